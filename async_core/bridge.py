@@ -1,0 +1,261 @@
+"""The sync bridge: the event loop hands pages over, one thread (never the loop's) calls the SDK.
+
+The loop reserves a slot before it fetches a page and hands the page over with the slot; the SDK thread upserts
+the rows, moves the table's watermark, checkpoints every `checkpoint_every_rows` rows, and only then frees the
+slot. The number of slots bounds the pages held in memory (fetching, queued or being written): a slow SDK slows
+the fetching instead of growing memory, and the loop never blocks on the SDK.
+
+Because one thread does both the upserts and the checkpoints, in the order the pages arrive, a checkpoint's
+state never covers a row the SDK has not been given.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import json
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, Protocol
+
+from async_core.ledger import ErrorRecord
+from async_core.metrics import Metrics
+from async_core.state import SyncState
+from async_core.tables import SYNC_ERRORS, SYNC_RUNS
+
+
+class Sink(Protocol):
+    """What the bridge calls: the SDK's `Operations`, or a counting sink in benchmarks."""
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None: ...
+
+    def checkpoint(self, state: dict[str, Any]) -> None: ...
+
+
+@dataclasses.dataclass(frozen=True)
+class Rows:
+    """A fetched page: its valid rows, and the records of its rows that failed validation."""
+
+    table: str
+    page: int
+    rows: list[dict[str, Any]]
+    rejected: list[ErrorRecord]
+
+
+@dataclasses.dataclass(frozen=True)
+class PageLost:
+    """A page that could not be fetched: recorded in `sync_errors`; the watermark stays before it."""
+
+    table: str
+    page: int
+    error: ErrorRecord
+
+
+@dataclasses.dataclass(frozen=True)
+class LastPage:
+    """The table's last page is now known (from `X-Total-Count`, or a last page seen)."""
+
+    table: str
+    last_page: int
+
+
+@dataclasses.dataclass(frozen=True)
+class Finish:
+    """The end of the sync. `summary` is called on the SDK thread, after every earlier message is written."""
+
+    status: str  # succeeded | partial | failed
+    message: str | None
+    summary: Callable[[], dict[str, Any]]
+
+
+@dataclasses.dataclass(frozen=True)
+class Crashed:
+    """The event loop thread ended with an exception the engine did not handle."""
+
+    error: BaseException
+
+
+Message = Rows | PageLost | LastPage | Finish | Crashed
+
+
+@dataclasses.dataclass(frozen=True)
+class Outcome:
+    """How the sync ended, as the SDK thread saw it."""
+
+    status: str
+    message: str | None
+    summary: dict[str, Any]
+
+
+class Slot:
+    """A reserved place for one page in the bridge. `send` hands the page and the place to the SDK thread;
+    `release` gives the place back unused (idempotent, and a no-op once sent)."""
+
+    def __init__(self, bridge: Bridge) -> None:
+        self._bridge = bridge
+        self._done = False
+
+    def send(self, message: Rows | PageLost) -> None:
+        if self._done:
+            raise RuntimeError("a slot carries one page")
+        self._done = True
+        self._bridge.put(message, frees_slot=True)
+
+    def release(self) -> None:
+        if not self._done:
+            self._done = True
+            self._bridge.release_slot()
+
+
+class Bridge:
+    """Between the loop (producer) and the SDK thread (consumer)."""
+
+    def __init__(
+        self,
+        sink: Sink,
+        state: SyncState,
+        *,
+        sync_id: str,
+        started_at: dt.datetime,
+        metrics: Metrics,
+        capacity: int,
+        checkpoint_every_rows: int,
+    ) -> None:
+        self._sink = sink
+        self.state = state
+        self._sync_id = sync_id
+        self._started_at = started_at
+        self._metrics = metrics
+        self._capacity = capacity
+        self._checkpoint_every_rows = checkpoint_every_rows
+        self._queue: queue.SimpleQueue[tuple[Message, bool]] = queue.SimpleQueue()
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._slots: asyncio.Semaphore | None = None
+        self.consumer_thread: int | None = None  # the one thread that calls the sink (tests check it)
+        self._rows_since_checkpoint = 0
+        self._error_ids = 0
+        self.checkpoints = 0
+
+    # -- loop side
+    def bind(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Called once, on the event loop thread, before any page is reserved."""
+        self._loop = loop
+        self._slots = asyncio.Semaphore(self._capacity)
+
+    async def reserve(self) -> Slot:
+        """Waits for room for one page. The caller must `send` or `release` the slot."""
+        if self._slots is None:
+            raise RuntimeError("Bridge.bind() must be called on the event loop first")
+        await self._slots.acquire()
+        return Slot(self)
+
+    def release_slot(self) -> None:
+        """Gives back a slot that carried nothing (loop thread)."""
+        if self._slots is not None:
+            self._slots.release()
+
+    def put(self, message: Message, *, frees_slot: bool = False) -> None:
+        """Queues a message for the SDK thread; never blocks (slots bound the pages in the queue)."""
+        self._queue.put((message, frees_slot))
+
+    # -- SDK thread side
+    def consume(self) -> Outcome:
+        """Runs on the SDK thread until `Finish` (returns the outcome) or `Crashed` (raises the error).
+
+        An exception from the sink propagates: the caller must then cancel the loop.
+        """
+        self.consumer_thread = threading.get_ident()
+        while True:
+            message, frees_slot = self._queue.get()
+            if isinstance(message, Finish):
+                return self._finish(message)
+            if isinstance(message, Crashed):
+                self._checkpoint()  # what was handed over is written; the state says exactly that
+                raise message.error
+            self._handle(message)
+            if frees_slot:
+                self._free_slot()
+
+    def _handle(self, message: Rows | PageLost | LastPage) -> None:
+        progress = self.state.tables[message.table]
+        if isinstance(message, LastPage):
+            progress.set_last_page(message.last_page)
+            return
+        if isinstance(message, PageLost):
+            self._dead_letter(message.error)
+            progress.mark_lost(message.page)
+            return
+        for row in message.rows:
+            self._sink.upsert(message.table, row)
+        for rejected in message.rejected:
+            self._dead_letter(rejected)
+        self._metrics.table(message.table).records_written += len(message.rows)
+        progress.mark_written(message.page)
+        self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+        if self._rows_since_checkpoint >= self._checkpoint_every_rows:
+            self._checkpoint()
+
+    def _free_slot(self) -> None:
+        if self._loop is not None and self._slots is not None and not self._loop.is_closed():
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for the slot
+                self._loop.call_soon_threadsafe(self._slots.release)
+
+    def _checkpoint(self) -> None:
+        self._sink.checkpoint(self.state.checkpoint())
+        self._rows_since_checkpoint = 0
+        self.checkpoints += 1
+
+    def _dead_letter(self, error: ErrorRecord) -> None:
+        self._error_ids += 1
+        self._sink.upsert(SYNC_ERRORS, dead_letter_row(self._sync_id, self._error_ids, error))
+
+    def _finish(self, message: Finish) -> Outcome:
+        finished_at = dt.datetime.now(dt.UTC)
+        summary = message.summary()
+        self._sink.upsert(
+            SYNC_RUNS,
+            {
+                "sync_id": self._sync_id,
+                "started_at": self._started_at,
+                "finished_at": finished_at,
+                "status": message.status,
+                "summary": summary,
+            },
+        )
+        if message.status != "failed" and self.state.all_complete:
+            self._sink.checkpoint(SyncState.completed(finished_at.isoformat()))
+        else:
+            self._sink.checkpoint(self.state.checkpoint())
+        self.checkpoints += 1
+        return Outcome(status=message.status, message=message.message, summary=summary)
+
+
+def dead_letter_row(sync_id: str, error_id: int, error: ErrorRecord) -> dict[str, Any]:
+    """A `sync_errors` row. The raw record is kept as JSON so that nothing is lost silently."""
+    return {
+        "sync_id": sync_id,
+        "error_id": error_id,
+        "table_name": error.table,
+        "page": error.page,
+        "record_id": error.record_id,
+        "severity": error.severity.name,
+        "error_type": error.error_type,
+        "message": _clip(error.message + (f"\n{error.traceback}" if error.traceback else "")),
+        "attempts": error.attempts,
+        "occurred_at": error.occurred_at,
+        "raw_record": _as_json(error.raw_record),
+    }
+
+
+def _as_json(value: Any) -> Any:
+    """JSON columns take objects and arrays; anything else is wrapped so that it still lands."""
+    if value is None or isinstance(value, dict | list):
+        return value
+    return {"value": json.loads(json.dumps(value, default=repr))}
+
+
+def _clip(text: str, limit: int = 8000) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"

@@ -1,0 +1,303 @@
+"""The resilient HTTP client: every request of a sync goes through here.
+
+One request, outermost first:
+    shared wait gate (a server's Retry-After pauses every request to the host)
+    -> circuit breaker (open: refused locally, and we wait for the probe instead of burning retries)
+    -> rate limiter (aiolimiter, no initial burst)
+    -> semaphore (`max_workers` requests in flight for the whole sync)
+    -> one HTTP attempt bounded by `api_timeout_seconds`, connect to last byte
+and around it the retry loop: backoff with jitter, never shorter than the server's hint, within the retry budget.
+
+aiohttp's exceptions are translated to `async_core.errors` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import random
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+
+from async_core.breaker import CircuitBreaker, Permit
+from async_core.errors import (
+    AuthenticationError,
+    CircuitOpenError,
+    FatalError,
+    FetchError,
+    RetryableError,
+    WaitTooLongError,
+)
+from async_core.gate import WaitGate, make_rate_limiter
+from async_core.hints import parse_wait_hint
+from async_core.metrics import Metrics
+from async_core.retry import Backoff, RetryBudget, server_delay
+from async_core.settings import Settings
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Statuses that say "slow down" rather than "I am broken": they do not count against the breaker.
+THROTTLING_STATUSES = frozenset({408, 425, 429})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MIB = 1024 * 1024
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A successful response: the rows, and what it says about the rest of the collection."""
+
+    rows: list[Any]
+    total: int | None  # X-Total-Count, when the server sends it
+    next_url: str | None  # the Link header's rel="next", when the server sends it
+    has_links: bool  # the response had a Link header (so no rel="next" means this was the last page)
+    attempts: int
+    recovered_from: str | None = None  # the last error before success, when a retry was needed
+
+
+class ApiClient:
+    """Fetches JSON arrays from one host, with every resilience mechanism of the connector.
+
+    One breaker, one wait gate and one limiter per client; a sync has one client, so they are per host.
+    Only the event loop thread uses it.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        session: aiohttp.ClientSession,
+        *,
+        metrics: Metrics,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._session = session
+        self._metrics = metrics
+        self._sleep = sleep
+        self._semaphore = asyncio.Semaphore(settings.max_workers)
+        self._limiter = make_rate_limiter(settings.requests_per_second)
+        self.gate = WaitGate(sleep=sleep)
+        self.breaker = (
+            CircuitBreaker(failure_threshold=settings.failure_threshold, recovery_timeout=settings.recovery_timeout)
+            if settings.enable_circuit_breaker
+            else None
+        )
+        self.budget = RetryBudget(percent=settings.retry_budget_percent)
+        self._backoff = Backoff(
+            settings.retry_strategy,
+            settings.retry_jitter,
+            base_delay=settings.base_delay,
+            max_delay=settings.max_delay,
+            rng=rng,
+        )
+        self._origin = _origin(settings.base_url)
+        self._max_bytes = int(settings.max_response_mb * MIB)
+
+    async def fetch(self, url: str) -> Page:
+        """GETs `url` until it gives a JSON array, or raises a `FetchError` / `WaitTooLongError`.
+
+        Retries `RetryableError`s up to `max_retries` times, while the retry budget allows; waits for an open
+        breaker (not an attempt) for at most `max_wait_seconds` in all.
+        """
+        settings = self._settings
+        self.budget.note_request()
+        attempts = 0
+        retries = 0
+        previous_delay: float | None = None
+        breaker_waited = 0.0
+        last_error: FetchError | None = None
+        while True:
+            waited = await self.gate.wait()
+            if waited:
+                self._metrics.gate_waits += 1
+                self._metrics.gate_wait_seconds += waited
+            try:
+                permit = await self.breaker.acquire() if self.breaker else None
+            except CircuitOpenError as exc:
+                self._metrics.breaker_rejections += 1
+                if breaker_waited + exc.retry_in > settings.max_wait_seconds:
+                    error = WaitTooLongError(
+                        f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
+                        f"({settings.max_wait_seconds:g} s)"
+                    )
+                    raise error from exc
+                breaker_waited += exc.retry_in
+                await self._sleep(exc.retry_in)
+                continue
+            attempts += 1
+            try:
+                page = await self._attempt(url, permit)
+            except RetryableError as exc:
+                exc.attempts = attempts
+                last_error = exc
+                if exc.wait_hint is not None:
+                    if exc.wait_hint > settings.max_wait_seconds:
+                        raise WaitTooLongError(
+                            f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
+                            f"({settings.max_wait_seconds:g} s)"
+                        ) from exc
+                    self.gate.pause_for(exc.wait_hint)
+                if retries >= settings.max_retries:
+                    raise
+                if not self.budget.try_spend():
+                    self._metrics.budget_refusals += 1
+                    raise
+                delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
+                previous_delay = delay
+                retries += 1
+                self._metrics.retries += 1
+                await self._sleep(delay)
+                continue
+            except FetchError as exc:
+                exc.attempts = attempts
+                raise
+            if retries:
+                self._metrics.retries_succeeded += 1
+            recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
+            return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
+
+    async def _attempt(self, url: str, permit: Permit | None) -> Page:
+        """One attempt: the limiter, a worker slot, the request. Settles the breaker permit."""
+        try:
+            if self._limiter is not None:
+                await self._limiter.acquire()
+            async with self._semaphore:
+                self._metrics.requests += 1
+                self._metrics.in_flight += 1
+                try:
+                    async with asyncio.timeout(self._settings.api_timeout_seconds):
+                        page = await self._get(url)
+                finally:
+                    self._metrics.in_flight -= 1
+        except TimeoutError as exc:
+            if permit:
+                permit.failure()
+            raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
+        except RetryableError as exc:
+            if permit and exc.status not in THROTTLING_STATUSES:
+                permit.failure()
+            raise
+        except FatalError as exc:
+            if permit and exc.status is not None:
+                permit.success()  # the server answered: it is up
+            raise
+        else:
+            if permit:
+                permit.success()
+            return page
+        finally:
+            if permit:
+                permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
+
+    async def _get(self, url: str) -> Page:
+        """The HTTP exchange, with same-origin redirects followed by hand (credentials never leave the origin)."""
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                async with self._session.get(url, allow_redirects=False) as response:
+                    if response.status in REDIRECT_STATUSES:
+                        url = self._redirect_target(url, response)
+                        continue
+                    return await self._read_page(response)
+            except aiohttp.ClientPayloadError as exc:
+                raise RetryableError(f"response body cut short: {exc}") from exc
+            except aiohttp.ClientConnectionError as exc:
+                raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+            except aiohttp.ClientResponseError as exc:
+                raise RetryableError(f"malformed response: {exc.message}", status=exc.status) from exc
+            except aiohttp.ClientError as exc:
+                raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
+        raise FatalError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _redirect_target(self, url: str, response: aiohttp.ClientResponse) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            raise FatalError(f"redirect {response.status} without a Location", status=response.status)
+        target = urljoin(url, location)
+        if _origin(target) != self._origin:
+            raise FatalError(
+                f"redirect to another origin refused ({_origin(target)}): credentials are not sent there",
+                status=response.status,
+            )
+        return target
+
+    async def _read_page(self, response: aiohttp.ClientResponse) -> Page:
+        status = response.status
+        if status in RETRYABLE_STATUSES:
+            hint = parse_wait_hint(response.headers, now=time.time())
+            raise RetryableError(f"HTTP {status}", status=status, wait_hint=hint)
+        if status in (401, 403):
+            raise AuthenticationError(f"HTTP {status}: the API refused the credentials", status=status)
+        if status >= 400:
+            raise FatalError(f"HTTP {status}", status=status)
+        if status != 200:
+            raise FatalError(f"unexpected HTTP {status}", status=status)
+        content_type = response.headers.get("Content-Type", "")
+        if "json" not in content_type.lower():
+            raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
+        body = await self._read_body(response)
+        try:
+            rows = json.loads(body)
+        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+            raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
+        if not isinstance(rows, list):
+            raise FatalError(f"expected a JSON array, got {type(rows).__name__}", status=status)
+        total_header = response.headers.get("X-Total-Count")
+        total = int(total_header) if total_header and total_header.strip().isdigit() else None
+        next_link = response.links.get("next")
+        next_url = str(next_link.get("url")) if next_link else None
+        return Page(rows=rows, total=total, next_url=next_url, has_links=bool(response.links), attempts=1)
+
+    async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
+        """The body, refused as soon as it is larger than `max_response_mb` (memory stays bounded)."""
+        limit = self._max_bytes
+        too_large = FatalError(
+            f"response larger than max_response_mb ({self._settings.max_response_mb:g} MB)", status=response.status
+        )
+        if response.content_length is not None:
+            if response.content_length > limit:
+                raise too_large
+            return await response.read()
+        body = bytearray()
+        async for chunk in response.content.iter_any():
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def session_headers(settings: Settings) -> dict[str, str]:
+    """Headers sent with every request; the API key only as a bearer token."""
+    headers = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
+    if settings.api_key:
+        headers["Authorization"] = f"Bearer {settings.api_key}"
+    return headers
+
+
+def make_session(settings: Settings) -> aiohttp.ClientSession:
+    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies."""
+    connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
+    return aiohttp.ClientSession(
+        connector=connector,
+        headers=session_headers(settings),
+        cookie_jar=aiohttp.DummyCookieJar(),
+        raise_for_status=False,
+    )
+
+
+def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:
+    """The URL of one page in json-server's convention (`?_page=N&_limit=M`); the whole collection when
+    `page_size` is 0."""
+    if page is None or settings.page_size == 0:
+        return f"{base_url}{path}"
+    return f"{base_url}{path}?_page={page}&_limit={settings.page_size}"

@@ -1,0 +1,229 @@
+"""One sync, end to end: settings -> event loop thread (engine, client) -> bridge -> the SDK on the calling thread.
+
+`run_sync` is what `update()` calls. The calling thread becomes the SDK thread: it consumes the bridge and makes
+every SDK call. The event loop runs in a thread of its own for the duration of the sync and is joined before
+`run_sync` returns or raises, so no task, thread, session or socket outlives the sync.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import dataclasses
+import datetime as dt
+import logging
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator, Callable, Mapping
+from typing import Any, Protocol
+
+from async_core.bridge import Bridge, Crashed, Finish, Outcome, Sink
+from async_core.client import ApiClient, make_session
+from async_core.engine import Engine
+from async_core.errors import SyncStopped
+from async_core.ledger import ErrorLedger
+from async_core.metrics import Metrics
+from async_core.report import build_summary
+from async_core.settings import Settings, parse_settings
+from async_core.state import SyncState
+
+
+class Log(Protocol):
+    """The logger the connector passes: Fivetran's `Logging`, or anything with these three methods."""
+
+    def info(self, message: str) -> None: ...
+
+    def warning(self, message: str) -> None: ...
+
+    def severe(self, message: str) -> None: ...
+
+
+class StdLog:
+    """A `Log` over the standard `logging` module, for use outside the SDK (benchmarks, scripts)."""
+
+    def __init__(self, name: str = "async_core") -> None:
+        self._logger = logging.getLogger(name)
+
+    def info(self, message: str) -> None:
+        self._logger.info(message)
+
+    def warning(self, message: str) -> None:
+        self._logger.warning(message)
+
+    def severe(self, message: str) -> None:
+        self._logger.error(message)
+
+
+@dataclasses.dataclass(frozen=True)
+class SyncResult:
+    """What `run_sync` returns: the outcome and the numbers tests and benchmarks look at."""
+
+    sync_id: str
+    status: str  # succeeded | partial | failed
+    message: str | None
+    summary: dict[str, Any]
+    checkpoints: int
+
+
+def run_sync(
+    configuration: Mapping[str, object],
+    state: Mapping[str, Any] | None,
+    *,
+    sink: Sink,
+    log: Log,
+    settings: Settings | None = None,
+) -> SyncResult:
+    """Runs one sync. Raises `ConfigurationError` (before anything is written) for a bad configuration.
+
+    A sync stopped by a threshold or a CRITICAL error returns with status "failed" after its last checkpoint; the
+    caller decides how to fail it on the platform (`connector.py` uses `op.error`).
+    """
+    if settings is None:
+        settings, unknown = parse_settings(configuration)
+        for key in unknown:
+            log.warning(f"configuration key {key!r} is not known to this connector and is ignored")
+    started_at = dt.datetime.now(dt.UTC)
+    sync_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+    metrics = Metrics()
+    ledger = ErrorLedger(
+        per_table_threshold=settings.error_threshold_per_thread, total_threshold=settings.total_error_threshold
+    )
+    sync_state = SyncState.resume(
+        state, tables=settings.tables, page_size=settings.page_size, now=started_at.isoformat()
+    )
+    resumed = {name: p.next_page for name, p in sync_state.tables.items() if p.next_page > 1 or p.complete}
+    if resumed:
+        log.info(f"resuming the cycle started {sync_state.started_at}: {resumed}")
+    bridge = Bridge(
+        sink,
+        sync_state,
+        sync_id=sync_id,
+        started_at=started_at,
+        metrics=metrics,
+        capacity=2 * settings.max_workers + 8,
+        checkpoint_every_rows=settings.checkpoint_every_rows,
+    )
+    log.info(
+        f"sync {sync_id}: tables {', '.join(settings.tables)}; {settings.max_workers} workers; "
+        f"base_url {settings.base_url}"
+    )
+    loop_thread = _LoopThread(
+        lambda: _fetch_side(settings, bridge=bridge, ledger=ledger, metrics=metrics, log=log),
+        on_crash=lambda error: bridge.put(Crashed(error)),
+        name=f"sync-{sync_id}",
+    )
+    loop_thread.start()
+    try:
+        outcome: Outcome = bridge.consume()
+    except BaseException:
+        loop_thread.cancel()
+        raise
+    finally:
+        loop_thread.join()
+    _log_outcome(log, outcome)
+    return SyncResult(
+        sync_id=sync_id,
+        status=outcome.status,
+        message=outcome.message,
+        summary=outcome.summary,
+        checkpoints=bridge.checkpoints,
+    )
+
+
+async def _fetch_side(settings: Settings, *, bridge: Bridge, ledger: ErrorLedger, metrics: Metrics, log: Log) -> None:
+    """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge."""
+    bridge.bind(asyncio.get_running_loop())
+    started = time.monotonic()
+    async with _api_base_url(settings) as base_url, make_session(settings) as session:
+        client = ApiClient(settings, session, metrics=metrics)
+        engine = Engine(
+            settings, base_url=base_url, client=client, bridge=bridge, ledger=ledger, metrics=metrics, log=log.info
+        )
+        status, message = "succeeded", None
+        try:
+            await engine.run()
+        except SyncStopped as exc:
+            status, message = "failed", str(exc)
+        if status == "succeeded" and any(t.status != "complete" for t in metrics.tables.values()):
+            status = "partial"
+            message = "some pages could not be fetched; they are in sync_errors and the next sync fetches them"
+    breaker = client.breaker
+
+    def summary() -> dict[str, Any]:
+        return build_summary(
+            metrics=metrics,
+            ledger=ledger,
+            breaker=breaker,
+            max_workers=settings.max_workers,
+            elapsed=time.monotonic() - started,
+        )
+
+    bridge.put(Finish(status=status, message=message, summary=summary))
+
+
+@contextlib.asynccontextmanager
+async def _api_base_url(settings: Settings) -> AsyncIterator[str]:
+    """The base URL of the API: the embedded playground, started for this sync, or the configured one."""
+    if not settings.uses_playground:
+        yield settings.base_url
+        return
+    from async_core.playground import Playground, profile  # only a playground sync needs the server code
+
+    fault_profile = dataclasses.replace(profile(settings.playground_faults), latency_ms=settings.playground_latency_ms)
+    async with Playground(profile=fault_profile, scale=settings.playground_scale) as playground:
+        yield playground.base_url
+
+
+def _log_outcome(log: Log, outcome: Outcome) -> None:
+    processing = outcome.summary.get("processing_summary", {})
+    line = (
+        f"sync {outcome.status}: {processing.get('total_records_processed')} records, "
+        f"{processing.get('total_errors')} errors, {processing.get('total_retries')} retries"
+    )
+    if outcome.status == "succeeded":
+        log.info(line)
+    else:
+        log.warning(f"{line}. {outcome.message}")
+
+
+class _LoopThread:
+    """Runs one coroutine in a new event loop on its own thread; can be cancelled from another thread.
+
+    If the coroutine raises (or is cancelled), `on_crash` gets the exception on the loop's thread.
+    """
+
+    def __init__(self, main: Callable[[], Any], *, on_crash: Callable[[BaseException], None], name: str) -> None:
+        self._main = main
+        self._on_crash = on_crash
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[Any] | None = None
+        self._ready = threading.Event()
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+        self._ready.wait()
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._async_run())
+        except BaseException as exc:  # handed to the SDK thread, which re-raises it there
+            self._on_crash(exc)
+        finally:
+            self._ready.set()
+
+    async def _async_run(self) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._task = asyncio.current_task()
+        self._ready.set()
+        await self._main()
+
+    def cancel(self) -> None:
+        loop, task = self._loop, self._task
+        if loop is not None and task is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(task.cancel)
+
+    def join(self) -> None:
+        self._thread.join()

@@ -1,0 +1,87 @@
+"""Small inline aiohttp servers for integration tests, run on 127.0.0.1 in a thread of their own.
+
+Each test describes the handler it needs; `serve` runs it on an ephemeral port for the duration of a `with` block,
+and records what the server saw (paths, queries, the most requests in flight at once).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import threading
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
+
+from aiohttp import web
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+@dataclasses.dataclass
+class Seen:
+    """What the server saw."""
+
+    requests: list[str] = dataclasses.field(default_factory=list)  # path?query, in arrival order
+    in_flight: int = 0
+    max_in_flight: int = 0
+
+
+@contextmanager
+def serve(handler: Handler) -> Iterator[tuple[str, Seen]]:
+    """Serves `handler` for every GET path; yields (base_url, what the server saw)."""
+    seen = Seen()
+    started = threading.Event()
+    holder: dict[str, object] = {}
+
+    async def counting(request: web.Request) -> web.StreamResponse:
+        seen.requests.append(request.path_qs)
+        seen.in_flight += 1
+        seen.max_in_flight = max(seen.max_in_flight, seen.in_flight)
+        try:
+            return await handler(request)
+        finally:
+            seen.in_flight -= 1
+
+    async def main(stop: asyncio.Event) -> None:
+        app = web.Application()
+        app.router.add_get("/{tail:.*}", counting)
+        runner = web.AppRunner(app, shutdown_timeout=0.5)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = runner.addresses[0][1]
+        holder["url"] = f"http://127.0.0.1:{port}"
+        started.set()
+        await stop.wait()
+        await runner.cleanup()
+
+    loop = asyncio.new_event_loop()
+    stop = asyncio.Event()
+    thread = threading.Thread(target=loop.run_until_complete, args=(main(stop),), daemon=True)
+    thread.start()
+    started.wait(10)
+    try:
+        yield str(holder["url"]), seen
+    finally:
+        loop.call_soon_threadsafe(stop.set)
+        thread.join(10)
+        loop.close()
+
+
+def rows(collection: str, count: int) -> list[dict[str, object]]:
+    """Valid records of `collection` ("posts" or "users"), ids 1..count."""
+    if collection == "users":
+        return [
+            {
+                "id": i,
+                "name": f"n{i}",
+                "username": f"u{i}",
+                "email": f"u{i}@example.com",
+                "address": {"city": "c", "geo": {"lat": "0", "lng": "0"}},
+                "phone": "1",
+                "website": "w",
+                "company": {"name": "co"},
+            }
+            for i in range(1, count + 1)
+        ]
+    return [{"id": i, "userId": (i - 1) // 10 + 1, "title": f"t{i}", "body": f"b{i}"} for i in range(1, count + 1)]

@@ -1,0 +1,225 @@
+"""The engine over real loopback HTTP: concurrency, pagination, resume, backpressure, thresholds, no leaks."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+
+from async_core import StdLog, run_sync
+from tests.integration.servers import rows, serve
+from tests.sinks import RecordingSink
+
+FAST = {"base_delay": "0", "max_delay": "0", "retry_jitter": "none", "enable_circuit_breaker": "false"}
+
+
+def paged(data: list[dict[str, Any]], *, total: bool = True, links: bool = True, delay: float = 0.0) -> Any:
+    """A json-server-like handler over `data`."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if delay:
+            await asyncio.sleep(delay)
+        if "_page" not in request.query:
+            return web.json_response(data)
+        page, limit = int(request.query["_page"]), int(request.query["_limit"])
+        body = data[(page - 1) * limit : page * limit]
+        headers = {}
+        if total:
+            headers["X-Total-Count"] = str(len(data))
+        if links and page * limit < len(data):
+            headers["Link"] = f'<{request.url.with_query(_page=page + 1, _limit=limit)}>; rel="next"'
+        elif links:
+            headers["Link"] = f'<{request.url.with_query(_page=1, _limit=limit)}>; rel="first"'
+        return web.json_response(body, headers=headers)
+
+    return handler
+
+
+def sync(base_url: str, sink: RecordingSink, state: dict[str, Any] | None = None, **overrides: str) -> Any:
+    configuration = {"base_url": base_url, "tables": "posts", "page_size": "10", **FAST, **overrides}
+    return run_sync(configuration, state, sink=sink, log=StdLog())
+
+
+def test_all_pages_land_once_with_total_count() -> None:
+    """95 rows in pages of 10: ten requests, 95 distinct ids, a complete pass."""
+    with serve(paged(rows("posts", 95))) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert sink.ids("posts") == list(range(1, 96))
+    assert len(seen.requests) == 10
+    assert result.status == "succeeded"
+    assert "last_complete_sync" in sink.checkpoints()[-1]
+
+
+def test_requests_in_flight_never_exceed_max_workers() -> None:
+    """With 40 slow pages and max_workers 4, the server sees exactly 4 requests at once at the most."""
+    with serve(paged(rows("posts", 400), delay=0.03)) as (url, seen):
+        sync(url, RecordingSink(), max_workers="4")
+    assert seen.max_in_flight == 4
+
+
+def test_without_total_the_link_header_is_followed() -> None:
+    """No X-Total-Count: rel="next" is followed to the end."""
+    with serve(paged(rows("posts", 35), total=False)) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink)
+    assert sink.ids("posts") == list(range(1, 36))
+    assert seen.requests == [f"/posts?_page={n}&_limit=10" for n in (1, 2, 3, 4)]
+
+
+def test_without_total_or_links_pages_are_walked_until_a_short_one() -> None:
+    """No pagination headers: page numbers until a short page."""
+    with serve(paged(rows("posts", 30), total=False, links=False)) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert sink.ids("posts") == list(range(1, 31))
+    assert len(seen.requests) == 4  # the fourth page is empty
+    assert result.status == "succeeded"
+
+
+def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
+    """page_size 0: one request, no pagination parameters."""
+    with serve(paged(rows("posts", 42))) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, page_size="0")
+    assert seen.requests == ["/posts"]
+    assert sink.ids("posts") == list(range(1, 43))
+
+
+def test_resume_starts_at_the_checkpointed_page() -> None:
+    """A state saying next_page 4 fetches pages 4..10 only."""
+    state = {"version": 1, "cycle": {"page_size": 10, "tables": {"posts": {"next_page": 4, "complete": False}}}}
+    with serve(paged(rows("posts", 100))) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, state)
+    pages = sorted(int(path.split("_page=")[1].split("&")[0]) for path in seen.requests)
+    assert pages == list(range(4, 11))
+    assert sink.ids("posts") == list(range(31, 101))
+
+
+def test_the_sdk_is_called_from_the_calling_thread_only() -> None:
+    """Every upsert and checkpoint comes from the thread that called run_sync, never the loop's thread."""
+    with serve(paged(rows("posts", 50))) as (url, _):
+        sink = RecordingSink()
+        sync(url, sink, max_workers="8")
+    assert sink.threads == {threading.get_ident()}
+
+
+def test_a_slow_sdk_slows_the_fetching() -> None:
+    """Backpressure: with a slow sink, the pages fetched ahead of the SDK stay within the bridge's capacity."""
+    ahead: list[int] = []
+    with serve(paged(rows("posts", 300))) as (url, seen):
+
+        class SlowSink(RecordingSink):
+            def upsert(self, table: str, data: dict[str, Any]) -> None:
+                super().upsert(table, data)
+                ahead.append(len(seen.requests) - len(self.rows("posts")) // 10)
+
+        sync(url, SlowSink(delay=0.001), max_workers="2")
+    capacity = 2 * 2 + 8
+    assert max(ahead) <= capacity + 1
+
+
+def open_client_connections(port: int) -> int:
+    """Established TCP connections to `port` from another port: the client's side (from /proc/net/tcp)."""
+    count = 0
+    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
+        fields = line.split()
+        remote_port = int(fields[2].split(":")[1], 16)
+        if remote_port == port and fields[3] == "01":  # 01 = ESTABLISHED
+            count += 1
+    return count
+
+
+def test_nothing_outlives_the_sync() -> None:
+    """After run_sync returns: the same threads as before, no task (the loop is closed), no client socket open."""
+    with serve(paged(rows("posts", 200))) as (url, _):
+        port = int(url.rsplit(":", 1)[1])
+        threads_before = set(threading.enumerate())
+        sink = RecordingSink()
+        sync(url, sink, max_workers="16")
+        assert len(sink.rows("posts")) == 200
+        assert set(threading.enumerate()) == threads_before
+        assert open_client_connections(port) == 0
+
+
+def test_a_table_past_its_threshold_stops_and_the_others_go_on() -> None:
+    """posts always 500: after 2 lost pages posts stops; users lands; the sync is partial, not failed."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/posts":
+            return web.json_response({}, status=500)
+        return await paged(rows("users", 20))(request)
+
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(
+            url,
+            sink,
+            tables="users,posts",
+            max_retries="0",
+            error_threshold_per_thread="1",
+            total_error_threshold="100",
+        )
+    assert result.status == "partial"
+    assert len(sink.rows("users")) == 20
+    assert sink.rows("posts") == []
+    lost = [row for row in sink.rows("sync_errors") if row["table_name"] == "posts"]
+    assert lost
+    assert all(row["severity"] == "HIGH" for row in lost)
+    summary = result.summary["processing_summary"]["table_summaries"]
+    assert summary["posts"]["status"] in ("stopped", "incomplete")
+    assert summary["users"]["status"] == "complete"
+
+
+def test_past_the_total_threshold_the_sync_fails_naming_it() -> None:
+    """Every page 503, no retries, total threshold 2: the sync fails and says which threshold."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("_page") == "1":
+            return await paged(rows("posts", 100))(request)
+        return web.json_response({}, status=503)
+
+    with serve(handler) as (url, _seen):
+        sink = RecordingSink()
+        result = sync(url, sink, max_retries="0", total_error_threshold="2", error_threshold_per_thread="100")
+    assert result.status == "failed"
+    assert result.message == "total_error_threshold (2) exceeded: 3 errors"
+    runs = sink.rows("sync_runs")
+    assert [run["status"] for run in runs] == ["failed"]
+    assert sink.checkpoints()[-1]["cycle"]["tables"]["posts"]["next_page"] == 2
+
+
+def test_authentication_failure_stops_the_sync_at_once() -> None:
+    """A 401 is CRITICAL: the sync fails after the first response, without retries."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response({"error": "no"}, status=401)
+
+    with serve(handler) as (url, seen):
+        result = sync(url, RecordingSink(), max_retries="5", api_key="k")
+    assert result.status == "failed"
+    assert result.message is not None
+    assert "CRITICAL" in result.message
+    assert len(seen.requests) == 1
+
+
+def test_invalid_records_go_to_sync_errors_and_valid_ones_land() -> None:
+    """A record without id and one with a string id: two sync_errors rows with the raw JSON; the rest land."""
+    data: list[Any] = rows("posts", 10)
+    data[3] = {"userId": 1, "title": "no id", "body": "b"}
+    data[5] = {**data[5], "id": "six"}
+    with serve(paged(data)) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert sink.ids("posts") == [1, 2, 3, 5, 7, 8, 9, 10]
+    errors = sink.rows("sync_errors")
+    assert sorted(json.dumps(e["raw_record"], sort_keys=True) for e in errors) == sorted(
+        json.dumps(r, sort_keys=True) for r in (data[3], data[5])
+    )
+    assert {e["severity"] for e in errors} == {"MEDIUM"}
+    assert result.summary["error_summary"]["errors_by_severity"]["MEDIUM"] == 2

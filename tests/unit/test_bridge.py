@@ -1,0 +1,127 @@
+"""The bridge's SDK side: what it upserts and checkpoints, in which order."""
+
+import datetime as dt
+
+from async_core.bridge import Bridge, Crashed, Finish, LastPage, PageLost, Rows
+from async_core.errors import Severity
+from async_core.ledger import ErrorRecord
+from async_core.metrics import Metrics
+from async_core.state import SyncState
+from tests.devtools import pytest
+from tests.sinks import RecordingSink
+
+T0 = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+
+
+def _bridge(sink: RecordingSink, every: int = 1000, tables: tuple[str, ...] = ("posts",)) -> Bridge:
+    state = SyncState.resume(None, tables=tables, page_size=2, now="T0")
+    return Bridge(sink, state, sync_id="S1", started_at=T0, metrics=Metrics(), capacity=4, checkpoint_every_rows=every)
+
+
+def _rows(page: int) -> Rows:
+    return Rows("posts", page, [{"id": 2 * page - 1}, {"id": 2 * page}], [])
+
+
+def _finish(status: str = "succeeded") -> Finish:
+    return Finish(status=status, message=None, summary=lambda: {"processing_summary": {}})
+
+
+def test_checkpoints_cover_only_contiguous_written_pages() -> None:
+    """Pages 2 then 1 then 3, checkpoint every 2 rows: the states say next_page 1, 3, 4."""
+    sink = RecordingSink()
+    bridge = _bridge(sink, every=2)
+    for message in (_rows(2), _rows(1), _rows(3)):
+        bridge.put(message)
+    bridge.put(_finish("partial"))
+    bridge.consume()
+    pages = [state["cycle"]["tables"]["posts"]["next_page"] for state in sink.checkpoints()]
+    assert pages == [1, 3, 4, 4]
+
+
+def test_every_checkpoint_follows_the_upserts_it_covers() -> None:
+    """In call order, a checkpoint claiming page N comes after the upserts of pages 1..N."""
+    sink = RecordingSink()
+    bridge = _bridge(sink, every=1)
+    for page in (3, 1, 2):
+        bridge.put(_rows(page))
+    bridge.put(_finish())
+    bridge.consume()
+    upserted: set[int] = set()
+    for kind, table, data in sink.calls:
+        if kind == "upsert" and table == "posts":
+            upserted.add(data["id"])
+        elif kind == "checkpoint" and "cycle" in data:
+            next_page = data["cycle"]["tables"]["posts"]["next_page"]
+            assert set(range(1, 2 * (next_page - 1) + 1)) <= upserted
+
+
+def test_a_complete_sync_ends_with_a_state_that_starts_a_fresh_pass() -> None:
+    """All pages written and the last page known: the final state has no open cycle."""
+    sink = RecordingSink()
+    bridge = _bridge(sink)
+    bridge.put(_rows(1))
+    bridge.put(LastPage("posts", 1))
+    bridge.put(_finish())
+    outcome = bridge.consume()
+    assert outcome.status == "succeeded"
+    assert "cycle" not in sink.checkpoints()[-1]
+    assert "last_complete_sync" in sink.checkpoints()[-1]
+
+
+def test_a_lost_page_is_dead_lettered_and_holds_the_watermark() -> None:
+    """Page 1 lost, page 2 written: one sync_errors row, and the final state resumes at page 1."""
+    sink = RecordingSink()
+    bridge = _bridge(sink)
+    error = ErrorRecord(table="posts", severity=Severity.HIGH, error_type="RetryableError", message="HTTP 503", page=1)
+    bridge.put(PageLost("posts", 1, error))
+    bridge.put(_rows(2))
+    bridge.put(LastPage("posts", 2))
+    bridge.put(_finish("partial"))
+    bridge.consume()
+    dead = [data for kind, table, data in sink.calls if table == "sync_errors"]
+    assert len(dead) == 1
+    assert (dead[0]["table_name"], dead[0]["page"], dead[0]["severity"]) == ("posts", 1, "HIGH")
+    assert sink.checkpoints()[-1]["cycle"]["tables"]["posts"] == {"next_page": 1, "complete": False}
+
+
+def test_rejected_records_keep_their_raw_form() -> None:
+    """A record that failed validation lands in sync_errors with the record as JSON."""
+    sink = RecordingSink()
+    bridge = _bridge(sink)
+    rejected = ErrorRecord(
+        table="posts",
+        severity=Severity.MEDIUM,
+        error_type="RecordError",
+        message="field 'id' is missing or null",
+        page=1,
+        raw_record={"title": "no id"},
+    )
+    bridge.put(Rows("posts", 1, [{"id": 2}], [rejected]))
+    bridge.put(_finish("partial"))
+    bridge.consume()
+    dead = [data for kind, table, data in sink.calls if table == "sync_errors"]
+    assert dead[0]["raw_record"] == {"title": "no id"}
+    assert dead[0]["record_id"] is None
+
+
+def test_finish_writes_one_sync_runs_row() -> None:
+    """The report lands as one row of sync_runs, with its status and summary."""
+    sink = RecordingSink()
+    bridge = _bridge(sink)
+    bridge.put(_finish("failed"))
+    bridge.consume()
+    runs = [data for kind, table, data in sink.calls if table == "sync_runs"]
+    assert len(runs) == 1
+    assert (runs[0]["sync_id"], runs[0]["status"]) == ("S1", "failed")
+    assert runs[0]["summary"] == {"processing_summary": {}}
+
+
+def test_a_crash_checkpoints_what_was_written_then_raises() -> None:
+    """The loop crashed: the state still covers exactly what was handed over, and the error reaches the caller."""
+    sink = RecordingSink()
+    bridge = _bridge(sink)
+    bridge.put(_rows(1))
+    bridge.put(Crashed(RuntimeError("loop died")))
+    with pytest.raises(RuntimeError, match="loop died"):
+        bridge.consume()
+    assert sink.checkpoints()[-1]["cycle"]["tables"]["posts"]["next_page"] == 2

@@ -1,0 +1,133 @@
+"""Settings: strings in, one frozen typed object out; every bad value named in one line."""
+
+from async_core.errors import ConfigurationError
+from async_core.retry import Jitter, RetryStrategy
+from async_core.settings import Settings, parse_settings, schema_tables
+from tests.devtools import pytest
+
+
+def test_defaults_follow_the_threaded_example() -> None:
+    """An empty configuration gives the threaded example's defaults and the embedded playground."""
+    settings, unknown = parse_settings({})
+    assert settings == Settings()
+    assert unknown == []
+    assert (settings.max_workers, settings.error_threshold_per_thread, settings.total_error_threshold) == (3, 5, 15)
+    assert settings.api_timeout_seconds == 30.0
+    assert settings.retry_strategy is RetryStrategy.EXPONENTIAL_BACKOFF
+    assert settings.max_retries == 3
+    assert settings.tables == ("users", "posts", "comments")
+    assert settings.uses_playground
+
+
+def test_strings_become_typed_values() -> None:
+    """Every value arrives as a string and is parsed to its type."""
+    settings, _ = parse_settings(
+        {
+            "base_url": "https://jsonplaceholder.typicode.com/",
+            "tables": "todos, photos,todos",
+            "page_size": "0",
+            "max_workers": "512",
+            "enable_circuit_breaker": "FALSE",
+            "retry_strategy": "linear_backoff",
+            "retry_jitter": "decorrelated",
+            "base_delay": "0.25",
+            "requests_per_second": "2.5",
+        }
+    )
+    assert settings.base_url == "https://jsonplaceholder.typicode.com"
+    assert settings.tables == ("todos", "photos")
+    assert settings.page_size == 0
+    assert settings.max_workers == 512
+    assert settings.enable_circuit_breaker is False
+    assert settings.retry_strategy is RetryStrategy.LINEAR_BACKOFF
+    assert settings.retry_jitter is Jitter.DECORRELATED
+    assert settings.base_delay == 0.25
+    assert settings.requests_per_second == 2.5
+
+
+def test_settings_are_frozen() -> None:
+    """Nobody changes the settings of a running sync."""
+    settings, _ = parse_settings({})
+    with pytest.raises(AttributeError):
+        settings.max_workers = 4  # type: ignore[misc]
+
+
+def test_unknown_keys_are_returned_for_a_warning() -> None:
+    """An unknown key is not an error (older deployments); the caller warns about it."""
+    _, unknown = parse_settings({"max_worker": "3", "colour": "blue"})
+    assert unknown == ["colour", "max_worker"]
+
+
+BAD = [
+    ("max_workers", "abc", "whole number from 1 to 512"),
+    ("max_workers", "0", "whole number from 1 to 512"),
+    ("max_workers", "5000", "whole number from 1 to 512"),
+    ("max_workers", "3.5", "whole number from 1 to 512"),
+    ("retry_strategy", "sometimes", "exponential_backoff, fixed_interval, linear_backoff"),
+    ("retry_jitter", "lots", "none, full, equal, decorrelated"),
+    ("base_url", "ftp://x", "http(s) URL"),
+    ("base_url", "", "http(s) URL"),
+    ("base_url", "http://example.com", "allow_insecure_http"),
+    ("base_url", "https://api.example.com/?q=1", "without a query"),
+    ("tables", "", "comma-separated list"),
+    ("tables", "users,unicorns", "unknown table 'unicorns'"),
+    ("page_size", "-1", "whole number from 0 to 10000"),
+    ("api_timeout_seconds", "0", "greater than 0"),
+    ("api_timeout_seconds", "nan", "greater than 0"),
+    ("api_timeout_seconds", "inf", "greater than 0"),
+    ("enable_circuit_breaker", "yes", '"true" or "false"'),
+    ("failure_threshold", "0", "whole number from 1"),
+    ("recovery_timeout", "-5", "greater than 0"),
+    ("max_retries", "-1", "whole number from 0 to 100"),
+    ("base_delay", "-0.1", "at least 0"),
+    ("requests_per_second", "fast", "at least 0"),
+    ("retry_budget_percent", "150", "at most 100"),
+    ("total_error_threshold", "0", "whole number from 1"),
+    ("playground_faults", "chaos", "none, flaky"),
+]
+
+
+@pytest.mark.parametrize(("key", "value", "allowed"), BAD)
+def test_a_bad_value_names_key_value_and_what_is_allowed(key: str, value: str, allowed: str) -> None:
+    """One line: the key, the value as given, and what would be accepted."""
+    with pytest.raises(ConfigurationError) as caught:
+        parse_settings({key: value})
+    message = str(caught.value)
+    assert caught.value.key == key
+    assert repr(value) in message
+    assert allowed in message
+    assert "\n" not in message
+
+
+def test_a_non_string_value_is_refused() -> None:
+    """The SDK passes strings only; a number means the file was written by hand, wrongly."""
+    with pytest.raises(ConfigurationError, match="expected a string"):
+        parse_settings({"max_workers": 3})
+
+
+def test_max_delay_below_base_delay_is_refused() -> None:
+    """A cap below the first delay would make every strategy the same."""
+    with pytest.raises(ConfigurationError, match="max_delay"):
+        parse_settings({"base_delay": "5", "max_delay": "1"})
+
+
+def test_plain_http_is_allowed_to_loopback_and_when_asked() -> None:
+    """http:// is for local servers, or when the user opts in."""
+    assert parse_settings({"base_url": "http://127.0.0.1:8000"})[0].base_url == "http://127.0.0.1:8000"
+    assert parse_settings({"base_url": "http://localhost:8000"})[0].base_url == "http://localhost:8000"
+    opted_in, _ = parse_settings({"base_url": "http://api.internal", "allow_insecure_http": "true"})
+    assert opted_in.base_url == "http://api.internal"
+
+
+def test_api_key_is_not_in_the_repr() -> None:
+    """Settings may be logged; the key must not be."""
+    settings, _ = parse_settings({"api_key": "s3cr3t-token"})
+    assert settings.api_key == "s3cr3t-token"
+    assert "s3cr3t-token" not in repr(settings)
+
+
+def test_schema_tables_never_raise() -> None:
+    """schema() runs before update(); a bad value is reported by update(), not as a schema() traceback."""
+    assert schema_tables({"tables": "todos,albums"}) == ("todos", "albums")
+    assert schema_tables({"tables": "nope"}) == ("users", "posts", "comments")
+    assert schema_tables({}) == ("users", "posts", "comments")
