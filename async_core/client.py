@@ -1,10 +1,10 @@
 """The resilient HTTP client: every request of a sync goes through here.
 
 One request, outermost first:
-    shared wait gate (a server's Retry-After pauses every request to the host)
-    -> circuit breaker (open: refused locally, and we wait for the probe instead of burning retries)
+    semaphore (`max_workers` requests in progress for the whole sync)
     -> rate limiter (aiolimiter, no initial burst)
-    -> semaphore (`max_workers` requests in flight for the whole sync)
+    -> shared wait gate (a server's Retry-After pauses every request to the host)
+    -> circuit breaker (open: refused locally, and we wait for the probe instead of burning retries)
     -> one HTTP attempt bounded by `api_timeout_seconds`, connect to last byte
 and around it the retry loop: backoff with jitter, never shorter than the server's hint, within the retry budget.
 
@@ -24,7 +24,7 @@ from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
-from async_core.breaker import CircuitBreaker, Permit
+from async_core.breaker import CircuitBreaker
 from async_core.errors import (
     AuthenticationError,
     CircuitOpenError,
@@ -112,27 +112,20 @@ class ApiClient:
         breaker_waited = 0.0
         last_error: FetchError | None = None
         while True:
-            waited = await self.gate.wait()
-            if waited:
-                self._metrics.gate_waits += 1
-                self._metrics.gate_wait_seconds += waited
             try:
-                permit = await self.breaker.acquire() if self.breaker else None
-            except CircuitOpenError as exc:
+                page = await self._attempt(url)
+            except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
                 if breaker_waited + exc.retry_in > settings.max_wait_seconds:
-                    error = WaitTooLongError(
+                    raise WaitTooLongError(
                         f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
                         f"({settings.max_wait_seconds:g} s)"
-                    )
-                    raise error from exc
+                    ) from exc
                 breaker_waited += exc.retry_in
                 await self._sleep(exc.retry_in)
                 continue
-            attempts += 1
-            try:
-                page = await self._attempt(url, permit)
             except RetryableError as exc:
+                attempts += 1
                 exc.attempts = attempts
                 last_error = exc
                 if exc.wait_hint is not None:
@@ -154,45 +147,52 @@ class ApiClient:
                 await self._sleep(delay)
                 continue
             except FetchError as exc:
-                exc.attempts = attempts
+                exc.attempts = attempts + 1
                 raise
+            attempts += 1
             if retries:
                 self._metrics.retries_succeeded += 1
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
             return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
 
-    async def _attempt(self, url: str, permit: Permit | None) -> Page:
-        """One attempt: the limiter, a worker slot, the request. Settles the breaker permit."""
-        try:
+    async def _attempt(self, url: str) -> Page:
+        """One attempt. Inside a worker slot, in this order: the rate limiter, the shared wait gate, the breaker
+        (raises `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the
+        request leaves, so that requests queued for a slot when a 429 or an outage arrived do not slip through.
+        """
+        async with self._semaphore:
             if self._limiter is not None:
                 await self._limiter.acquire()
-            async with self._semaphore:
-                self._metrics.requests += 1
-                self._metrics.in_flight += 1
-                try:
-                    async with asyncio.timeout(self._settings.api_timeout_seconds):
-                        page = await self._get(url)
-                finally:
-                    self._metrics.in_flight -= 1
-        except TimeoutError as exc:
-            if permit:
-                permit.failure()
-            raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
-        except RetryableError as exc:
-            if permit and exc.status not in THROTTLING_STATUSES:
-                permit.failure()
-            raise
-        except FatalError as exc:
-            if permit and exc.status is not None:
-                permit.success()  # the server answered: it is up
-            raise
-        else:
-            if permit:
-                permit.success()
-            return page
-        finally:
-            if permit:
-                permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
+            waited = await self.gate.wait()
+            if waited:
+                self._metrics.gate_waits += 1
+                self._metrics.gate_wait_seconds += waited
+            permit = await self.breaker.acquire() if self.breaker else None
+            self._metrics.requests += 1
+            self._metrics.in_flight += 1
+            try:
+                async with asyncio.timeout(self._settings.api_timeout_seconds):
+                    page = await self._get(url)
+            except TimeoutError as exc:
+                if permit:
+                    permit.failure()
+                raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
+            except RetryableError as exc:
+                if permit and exc.status not in THROTTLING_STATUSES:
+                    permit.failure()
+                raise
+            except FatalError as exc:
+                if permit and exc.status is not None:
+                    permit.success()  # the server answered: it is up
+                raise
+            else:
+                if permit:
+                    permit.success()
+                return page
+            finally:
+                self._metrics.in_flight -= 1
+                if permit:
+                    permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
 
     async def _get(self, url: str) -> Page:
         """The HTTP exchange, with same-origin redirects followed by hand (credentials never leave the origin)."""

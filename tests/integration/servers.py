@@ -9,8 +9,10 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import threading
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
+from typing import Any
 
 from aiohttp import web
 
@@ -22,6 +24,7 @@ class Seen:
     """What the server saw."""
 
     requests: list[str] = dataclasses.field(default_factory=list)  # path?query, in arrival order
+    times: list[float] = dataclasses.field(default_factory=list)  # time.monotonic() of each arrival
     in_flight: int = 0
     max_in_flight: int = 0
 
@@ -35,6 +38,7 @@ def serve(handler: Handler) -> Iterator[tuple[str, Seen]]:
 
     async def counting(request: web.Request) -> web.StreamResponse:
         seen.requests.append(request.path_qs)
+        seen.times.append(time.monotonic())
         seen.in_flight += 1
         seen.max_in_flight = max(seen.max_in_flight, seen.in_flight)
         try:
@@ -85,3 +89,25 @@ def rows(collection: str, count: int) -> list[dict[str, object]]:
             for i in range(1, count + 1)
         ]
     return [{"id": i, "userId": (i - 1) // 10 + 1, "title": f"t{i}", "body": f"b{i}"} for i in range(1, count + 1)]
+
+
+def paged(data: list[dict[str, Any]], *, total: bool = True, links: bool = True, delay: float = 0.0) -> Any:
+    """A json-server-like handler over `data`."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if delay:
+            await asyncio.sleep(delay)
+        if "_page" not in request.query:
+            return web.json_response(data)
+        page, limit = int(request.query["_page"]), int(request.query["_limit"])
+        body = data[(page - 1) * limit : page * limit]
+        headers = {}
+        if total:
+            headers["X-Total-Count"] = str(len(data))
+        if links and page * limit < len(data):
+            headers["Link"] = f'<{request.url.with_query(_page=page + 1, _limit=limit)}>; rel="next"'
+        elif links:
+            headers["Link"] = f'<{request.url.with_query(_page=1, _limit=limit)}>; rel="first"'
+        return web.json_response(body, headers=headers)
+
+    return handler

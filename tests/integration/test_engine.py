@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import threading
 from pathlib import Path
@@ -11,32 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from async_core import StdLog, run_sync
-from tests.integration.servers import rows, serve
+from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
 
 FAST = {"base_delay": "0", "max_delay": "0", "retry_jitter": "none", "enable_circuit_breaker": "false"}
-
-
-def paged(data: list[dict[str, Any]], *, total: bool = True, links: bool = True, delay: float = 0.0) -> Any:
-    """A json-server-like handler over `data`."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if delay:
-            await asyncio.sleep(delay)
-        if "_page" not in request.query:
-            return web.json_response(data)
-        page, limit = int(request.query["_page"]), int(request.query["_limit"])
-        body = data[(page - 1) * limit : page * limit]
-        headers = {}
-        if total:
-            headers["X-Total-Count"] = str(len(data))
-        if links and page * limit < len(data):
-            headers["Link"] = f'<{request.url.with_query(_page=page + 1, _limit=limit)}>; rel="next"'
-        elif links:
-            headers["Link"] = f'<{request.url.with_query(_page=1, _limit=limit)}>; rel="first"'
-        return web.json_response(body, headers=headers)
-
-    return handler
 
 
 def sync(base_url: str, sink: RecordingSink, state: dict[str, Any] | None = None, **overrides: str) -> Any:
