@@ -88,7 +88,8 @@ def test_a_wait_longer_than_max_wait_seconds_stops_the_table_at_once() -> None:
     assert result.status == "partial"
     [error] = sink.rows("sync_errors")
     assert error["error_type"] == "WaitTooLongError"
-    assert "3600" in error["message"] and "max_wait_seconds" in error["message"]
+    assert "3600" in error["message"]
+    assert "max_wait_seconds" in error["message"]
 
 
 async def _reset(request: web.Request) -> web.StreamResponse:
