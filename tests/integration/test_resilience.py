@@ -13,7 +13,7 @@ from aiohttp import web
 
 from async_core import StdLog, run_sync
 from tests.devtools import pytest
-from tests.integration.servers import paged, rows, serve
+from tests.integration.servers import Handler, paged, rows, serve
 from tests.sinks import RecordingSink
 
 QUICK = {"base_delay": "0.01", "max_delay": "0.05", "retry_jitter": "none"}
@@ -117,23 +117,19 @@ async def _stall(request: web.Request) -> web.StreamResponse:
     return web.json_response([])
 
 
-async def _status(status: int) -> Any:
+def _status(status: int) -> Handler:
     async def handler(request: web.Request) -> web.StreamResponse:
         return web.json_response({"error": status}, status=status)
 
     return handler
 
 
-FAULTS = {
+FAULTS: dict[str, Handler] = {
     "reset": _reset,
     "truncated": _truncated,
     "invalid_json": _invalid_json,
     "stall": _stall,
-    "500": lambda request: web.json_response({}, status=500),
-    "502": lambda request: web.json_response({}, status=502),
-    "503": lambda request: web.json_response({}, status=503),
-    "504": lambda request: web.json_response({}, status=504),
-    "408": lambda request: web.json_response({}, status=408),
+    **{str(status): _status(status) for status in (408, 500, 502, 503, 504)},
 }
 
 
@@ -141,13 +137,8 @@ FAULTS = {
 def test_each_retryable_fault_is_retried_and_every_row_lands(kind: str) -> None:
     """Each page after the first fails once with `kind`, then succeeds: all 60 rows land, LOW errors only."""
 
-    async def fault(request: web.Request) -> web.StreamResponse:
-        response = FAULTS[kind](request)
-        result: web.StreamResponse = await response if asyncio.iscoroutine(response) else response
-        return result
-
     started = time.monotonic()
-    with serve(once_per_page(fault, rows("posts", 60))) as (url, seen):
+    with serve(once_per_page(FAULTS[kind], rows("posts", 60))) as (url, seen):
         sink = RecordingSink()
         result = sync(url, sink, max_workers="3", api_timeout_seconds="0.5", enable_circuit_breaker="false")
     assert sink.ids("posts") == list(range(1, 61))

@@ -66,8 +66,9 @@ def test_critical_stops_the_sync_at_once() -> None:
 
 def test_record_for_keeps_tracebacks_of_bugs_only() -> None:
     """Our own errors have a message; an unexpected exception keeps its traceback for the dead letter."""
+    empty: dict[str, int] = {}
     try:
-        {}["missing"]
+        empty["missing"]
     except KeyError as exc:
         bug = record_for(exc, table="users", record_id="7")
     assert bug.severity is Severity.CRITICAL
