@@ -58,6 +58,11 @@ def serve(handler: Handler) -> Iterator[tuple[str, Seen]]:
         started.set()
         await stop.wait()
         await runner.cleanup()
+        # handlers still sleeping (stalls) are cancelled here, not destroyed pending with the loop
+        pending = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
 
     loop = asyncio.new_event_loop()
     stop = asyncio.Event()

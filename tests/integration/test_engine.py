@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from async_core import StdLog, run_sync
+from tests.devtools import pytest
 from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
 
@@ -200,3 +201,22 @@ def test_invalid_records_go_to_sync_errors_and_valid_ones_land() -> None:
     )
     assert {e["severity"] for e in errors} == {"MEDIUM"}
     assert result.summary["error_summary"]["errors_by_severity"]["MEDIUM"] == 2
+
+
+def test_an_sdk_failure_stops_the_fetching_and_is_raised() -> None:
+    """When the SDK raises (the sync failed on its side), run_sync re-raises it and leaves no thread behind."""
+
+    class FailingSink(RecordingSink):
+        def upsert(self, table: str, data: dict[str, Any]) -> None:
+            if len(self.calls) == 25:
+                raise RuntimeError("destination unavailable")
+            super().upsert(table, data)
+
+    with serve(paged(rows("posts", 500), delay=0.01)) as (url, seen):
+        threads_before = set(threading.enumerate())
+        sink = FailingSink()
+        with pytest.raises(RuntimeError, match="^destination unavailable$"):
+            sync(url, sink, max_workers="4")
+        assert set(threading.enumerate()) == threads_before
+        requests_at_failure = len(seen.requests)
+    assert requests_at_failure < 50  # the other 45 pages were never requested
