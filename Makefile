@@ -7,7 +7,7 @@ export DO_NOT_TRACK := 1
 # `fivetran debug` runs `pipreqs` from PATH: the virtualenv's bin must come first.
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 
-.PHONY: debug test lint typecheck unit bench bench-smoke reliability clean
+.PHONY: debug test lint typecheck pytest reliability bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt tools/pipreqs_top_level.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,8 @@ $(STAMP): requirements.txt requirements-dev.txt tools/pipreqs_top_level.py
 debug: $(STAMP)
 	$(BIN)/fivetran debug --configuration configuration.json
 
-## Lint, type-check and run the whole test suite (unit, integration, end to end, reliability, benchmark smoke).
-test: lint typecheck unit
+## Lint, type-check and run the test suite: unit, integration, end to end, and the benchmark's smoke run.
+test: lint typecheck pytest
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -30,10 +30,14 @@ lint: $(STAMP)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy --strict async_core
-	$(BIN)/mypy connector.py benchmarks tests
+	$(BIN)/mypy connector.py benchmarks tests tools
 
-unit: $(STAMP)
-	$(BIN)/python -m pytest -q
+pytest: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not reliability" --durations=10
+
+## The reliability suite: fault matrix, crash and resume, outage, hostile server, secrets, deployed package.
+reliability: $(STAMP)
+	$(BIN)/python -m pytest -q -m reliability --durations=10
 
 ## Threads vs async, full run (see README, "Threads vs async").
 bench: $(STAMP)
