@@ -170,7 +170,9 @@ async def _api_base_url(settings: Settings) -> AsyncIterator[str]:
         return
     from async_core.playground import Playground, profile  # only a playground sync needs the server code
 
-    fault_profile = dataclasses.replace(profile(settings.playground_faults), latency_ms=settings.playground_latency_ms)
+    fault_profile = dataclasses.replace(
+        profile(settings.playground_faults), latency_ms=settings.playground_latency_ms, seed=settings.playground_seed
+    )
     async with Playground(profile=fault_profile, scale=settings.playground_scale) as playground:
         yield playground.base_url
 
