@@ -61,17 +61,17 @@ class Engine:
 
     async def run(self) -> None:
         """Syncs every configured table. Raises `SyncStopped` when a threshold or a CRITICAL error stops it."""
-        started = self._clock()
-        reporter = asyncio.create_task(self._report_progress(started))
         try:
-            async with asyncio.TaskGroup() as tables:
-                for name in self._settings.tables:
-                    tables.create_task(self._sync_table(TABLES[name]), name=f"table:{name}")
+            async with asyncio.TaskGroup() as sync:
+                reporter = sync.create_task(self._report_progress(self._clock()), name="progress")
+                try:
+                    async with asyncio.TaskGroup() as tables:
+                        for name in self._settings.tables:
+                            tables.create_task(self._sync_table(TABLES[name]), name=f"table:{name}")
+                finally:
+                    reporter.cancel()
         except* SyncStopped as group:
             raise _first_leaf(group) from None
-        finally:
-            reporter.cancel()
-            await asyncio.gather(reporter, return_exceptions=True)
 
     async def _report_progress(self, started: float) -> None:
         while True:
