@@ -251,11 +251,15 @@ def dead_letter_row(sync_id: str, error_id: int, error: ErrorRecord) -> dict[str
 
 
 def _as_json(value: Any) -> Any:
-    """JSON columns take objects and arrays; anything else is wrapped so that it still lands."""
-    if value is None or isinstance(value, dict | list):
-        return value
-    return {"value": json.loads(json.dumps(value, default=repr))}
+    """The raw record for a JSON column: objects and arrays as they are, anything else wrapped, and text that the
+    destination cannot encode (lone surrogates) replaced, so that the dead letter itself always lands."""
+    if value is None:
+        return None
+    wrapped = value if isinstance(value, dict | list) else {"value": value}
+    text = json.dumps(wrapped, default=repr, ensure_ascii=False)
+    return json.loads(text.encode("utf-8", "replace").decode("utf-8"))
 
 
 def _clip(text: str, limit: int = 8000) -> str:
+    text = text.encode("utf-8", "replace").decode("utf-8")
     return text if len(text) <= limit else text[:limit] + "…"

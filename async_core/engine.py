@@ -20,7 +20,7 @@ from typing import Any
 
 from async_core.bridge import Bridge, LastPage, PageLost, Rows, Slot
 from async_core.client import ApiClient, Page, url_for
-from async_core.errors import ConnectorError, RecordError, Severity, SyncStopped, WaitTooLongError
+from async_core.errors import FatalError, RecordError, Severity, SyncStopped, WaitTooLongError
 from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for
 from async_core.metrics import Metrics
 from async_core.report import progress_line
@@ -58,6 +58,7 @@ class Engine:
         self._log = log
         self._clock = clock
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
+        self._last_page_seen: dict[str, int] = {}  # per table: the page before the first empty page seen
 
     async def run(self) -> None:
         """Syncs every configured table. Raises `SyncStopped` when a threshold or a CRITICAL error stops it."""
@@ -99,10 +100,9 @@ class Engine:
         except* _TableStopped as group:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
-        except* SyncStopped:
-            table.status = "cancelled"
-            raise
         finally:
+            if table.status == "running":  # SyncStopped here, or cancelled because another table stopped the sync
+                table.status = "cancelled"
             table.finished = self._clock()
 
     async def _plan_and_fetch(self, spec: TableSpec, first: int, pages: asyncio.TaskGroup) -> None:
@@ -119,21 +119,36 @@ class Engine:
             last = math.ceil(page.total / size)
             self._bridge.put(LastPage(spec.name, last))
             for number in range(first + 1, last + 1):
+                if number > self._last_page_seen.get(spec.name, last):
+                    break  # an empty page came back: the total overstated the collection
                 slot = await self._bridge.reserve()
                 task = pages.create_task(self._fetch_into(spec, number, slot), name=f"{spec.name}:{number}")
                 task.add_done_callback(functools.partial(_release_unused, slot))
             return
-        number = first
-        while page is not None:
+        await self._walk(spec, first, page)
+
+    async def _walk(self, spec: TableSpec, number: int, page: Page | None) -> None:
+        """Without a total: follow rel="next", or (without Link either) page numbers until a short page."""
+        fetched = {url_for(self._settings, self._base_url, spec.path, number)}
+        while page is not None and page.rows:
             if page.next_url:
                 next_url = page.next_url
-            elif len(page.rows) >= size and not page.has_links:
+            elif len(page.rows) >= self._settings.page_size and not page.has_links:
                 next_url = url_for(self._settings, self._base_url, spec.path, number + 1)  # no hint: keep walking
             else:
-                self._bridge.put(LastPage(spec.name, number if page.rows else number - 1))
-                return
+                break  # a short page, or Link without rel="next": the last page
             number += 1
+            if next_url in fetched:  # a server whose rel="next" points back would keep us here forever
+                await self._lose(spec, number, FatalError(f'pagination loop: rel="next" points back to {next_url}'))
+                return
+            fetched.add(next_url)
             page = await self._fetch_page(spec, number, next_url)
+        if page is not None:
+            self._bridge.put(LastPage(spec.name, number if page.rows else number - 1))
+
+    async def _lose(self, spec: TableSpec, number: int, error: Exception) -> None:
+        slot = await self._bridge.reserve()
+        self._page_lost(spec, number, slot, error)
 
     async def _fetch_page(self, spec: TableSpec, number: int, url: str | None = None) -> Page | None:
         slot = await self._bridge.reserve()
@@ -147,15 +162,13 @@ class Engine:
         table = self._metrics.table(spec.name)
         try:
             page = await self._client.fetch(url or url_for(self._settings, self._base_url, spec.path, number))
-        except ConnectorError as exc:
-            error = record_for(exc, table=spec.name, page=number)
-            slot.send(PageLost(spec.name, number, error))
-            self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
-            table.errors += 1
-            self._judge(error)
-            if isinstance(exc, WaitTooLongError):
-                raise _TableStopped(str(exc)) from exc
+        except Exception as exc:  # ours (HIGH/CRITICAL by type), or a bug (CRITICAL with traceback)
+            self._page_lost(spec, number, slot, exc)
             return None
+        if not page.rows and number > 1:  # past the end: the last page is the one before (at the latest)
+            last = min(self._last_page_seen.get(spec.name, number - 1), number - 1)
+            self._last_page_seen[spec.name] = last
+            self._bridge.put(LastPage(spec.name, last))
         table.pages += 1
         table.records_fetched += len(page.rows)
         if page.recovered_from:
@@ -175,6 +188,16 @@ class Engine:
             table.errors += 1
             self._judge(error)
         return page
+
+    def _page_lost(self, spec: TableSpec, number: int, slot: Slot, exc: Exception) -> None:
+        """Records a page that could not be fetched (its table's watermark stays before it) and judges the error."""
+        error = record_for(exc, table=spec.name, page=number)
+        slot.send(PageLost(spec.name, number, error))
+        self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
+        self._metrics.table(spec.name).errors += 1
+        self._judge(error)
+        if isinstance(exc, WaitTooLongError):
+            raise _TableStopped(str(exc)) from exc
 
     def _transform(
         self, spec: TableSpec, number: int, records: list[Any]

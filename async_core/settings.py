@@ -130,8 +130,11 @@ def _base_url(key: str, raw: str) -> str:
     return text.rstrip("/")
 
 
-def _text(key: str, raw: str) -> str:
-    return raw
+def _secret(key: str, raw: str) -> str:
+    """An API key: sent in a header, so no control characters; never echoed, even in the error."""
+    if any(ord(char) < 32 or ord(char) == 127 for char in raw):
+        raise ConfigurationError(key, "<redacted>", "expected a key without control characters (line breaks, tabs)")
+    return raw.strip()
 
 
 def _profile(key: str, raw: str) -> str:
@@ -163,7 +166,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "requests_per_second": _number(0.0, 100_000.0),
     "max_response_mb": _number(0.0, 4096.0, low_open=True),
     "checkpoint_every_rows": _integer(1, 10_000_000),
-    "api_key": _text,
+    "api_key": _secret,
     "allow_insecure_http": _boolean,
     "playground_faults": _profile,
     "playground_scale": _integer(1, 1000),

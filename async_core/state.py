@@ -45,7 +45,8 @@ class TableProgress:
         self.lost.add(page)
 
     def set_last_page(self, last_page: int) -> None:
-        self.last_page = last_page
+        """The lowest claim wins: a total may overstate the collection, an empty page may not."""
+        self.last_page = last_page if self.last_page is None else min(self.last_page, last_page)
         self._check_complete()
 
     def _check_complete(self) -> None:

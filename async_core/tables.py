@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -22,6 +23,8 @@ _ACCEPTS: dict[str, tuple[type, ...]] = {
     "BOOLEAN": (bool,),
     "JSON": (dict, list),
 }
+# Fivetran's INT and LONG are Java's: a value outside them makes the SDK fail the whole sync.
+_RANGES: dict[str, tuple[int, int]] = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -68,9 +71,29 @@ class TableSpec:
             accepted = _ACCEPTS[column.type]
             if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
                 raise RecordError(f"field {column.source!r} should be {column.type}, got {type(value).__name__}")
+            _check_writable(column, value)
             row[column.name] = value
         row["processed_at"] = processed_at
         return row
+
+
+def _check_writable(column: Column, value: Any) -> None:
+    """Refuses values of the right type that the destination still cannot hold (the SDK would fail the sync)."""
+    if column.type in _RANGES:
+        low, high = _RANGES[column.type]
+        if not low <= value <= high:
+            raise RecordError(f"field {column.source!r} is out of the {column.type} range: {value}")
+    elif column.type == "STRING" and not value.isascii():
+        _check_utf8(column, value)
+    elif column.type == "JSON":
+        _check_utf8(column, json.dumps(value))
+
+
+def _check_utf8(column: Column, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError(f"field {column.source!r} is not valid Unicode (a lone surrogate)") from None
 
 
 def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:

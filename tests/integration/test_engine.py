@@ -47,6 +47,7 @@ def test_without_total_the_link_header_is_followed() -> None:
         sync(url, sink)
     assert sink.ids("posts") == list(range(1, 36))
     assert seen.requests == [f"/posts?_page={n}&_limit=10" for n in (1, 2, 3, 4)]
+    assert "last_complete_sync" in sink.checkpoints()[-1]  # the short last page completed the table
 
 
 def test_without_total_or_links_pages_are_walked_until_a_short_one() -> None:
@@ -57,6 +58,7 @@ def test_without_total_or_links_pages_are_walked_until_a_short_one() -> None:
     assert sink.ids("posts") == list(range(1, 31))
     assert len(seen.requests) == 4  # the fourth page is empty
     assert result.status == "succeeded"
+    assert "last_complete_sync" in sink.checkpoints()[-1]
 
 
 def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
@@ -66,6 +68,7 @@ def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
         sync(url, sink, page_size="0")
     assert seen.requests == ["/posts"]
     assert sink.ids("posts") == list(range(1, 43))
+    assert "last_complete_sync" in sink.checkpoints()[-1]
 
 
 def test_resume_starts_at_the_checkpointed_page() -> None:
