@@ -1,0 +1,105 @@
+"""`python -m benchmarks`: threads vs async on the playground; writes benchmarks/results/<name>.{json,md,png}.
+
+    python -m benchmarks                 the full benchmark (about 10 minutes on 2 cores)
+    python -m benchmarks --smoke         under a minute: tiny scale, 1 repetition, workers 4 and 16
+    python -m benchmarks --workers 64,256 --repetitions 5 --no-scenarios
+
+Exit status: 0 when every run ran (and, outside smoke mode, every target measured passed); 1 when a run failed or
+rows are missing from a clean run; 2 when a target failed (unless --no-enforce).
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from pathlib import Path
+
+from benchmarks import report, targets
+from benchmarks.runner import ALL_TABLES, SMOKE, Benchmark, Options
+
+
+def _ints(text: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in text.split(",") if part.strip())
+
+
+def _names(text: str) -> tuple[str, ...]:
+    return tuple(part.strip() for part in text.split(",") if part.strip())
+
+
+def parse_options(argv: list[str]) -> tuple[Options, bool, Path | None]:
+    parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a run of under a minute; targets are not enforced")
+    parser.add_argument("--name", help="results file name (default: latest, or smoke with --smoke)")
+    parser.add_argument("--results-dir", type=Path, help="where to write the results (default: benchmarks/results)")
+    parser.add_argument("--workers", type=_ints, help="max_workers values, comma-separated (default: 4,16,64,256)")
+    parser.add_argument("--repetitions", type=int, help="runs per engine and cell (default: 3)")
+    parser.add_argument("--modes", type=_names, help="fetch, e2e or both (default: fetch,e2e)")
+    parser.add_argument("--tables", type=_names, help=f"tables (default: {','.join(ALL_TABLES)})")
+    parser.add_argument("--scale", type=int, help="playground scale (default: 3)")
+    parser.add_argument("--page-size", type=int, help="rows per page (default: 10)")
+    parser.add_argument("--latency-ms", type=int, help="playground latency (default: 50)")
+    parser.add_argument("--seed", type=int, help="playground seed (default: 1)")
+    parser.add_argument("--rate-limit", type=float, dest="rate_limit_rps", help="requests_per_second of the scenario")
+    parser.add_argument("--no-scenarios", action="store_true", help="skip the rate-limited and faulty scenarios")
+    parser.add_argument("--no-enforce", action="store_true", help="exit 0 even when a target fails")
+    parser.add_argument("--from-json", type=Path, help="re-check and re-render a saved <name>.json; runs nothing")
+    args = parser.parse_args(argv)
+    options = SMOKE if args.smoke else Options()
+    changes = {
+        key: value
+        for key, value in {
+            "name": args.name,
+            "results_dir": args.results_dir,
+            "workers": args.workers,
+            "repetitions": args.repetitions,
+            "modes": args.modes,
+            "tables": args.tables,
+            "scale": args.scale,
+            "page_size": args.page_size,
+            "latency_ms": args.latency_ms,
+            "seed": args.seed,
+            "rate_limit_rps": args.rate_limit_rps,
+        }.items()
+        if value is not None
+    }
+    if args.no_scenarios:
+        changes["scenarios"] = False
+    if args.from_json:
+        changes["name"] = args.from_json.stem
+        changes.setdefault("results_dir", args.from_json.parent)
+    return dataclasses.replace(options, **changes), not (args.no_enforce or options.smoke), args.from_json
+
+
+def main(argv: list[str]) -> int:
+    options, enforce, saved = parse_options(argv)
+    if saved:
+        results = json.loads(saved.read_text(encoding="utf-8"))
+        results.pop("targets", None)
+        enforce = enforce and not results["options"].get("smoke")
+    else:
+        results = Benchmark(options).run()
+    checked = targets.check(results)
+    paths = report.write_all(results, checked, options.results_dir)
+    print(report.results_table(results))
+    for target in checked:
+        print(target.line())
+    for path in paths:
+        print(f"wrote {path}")
+    missing = [
+        f"{r['scenario']} {r['mode']} {r['engine']} {r['workers']}: {r['rows']} of {sum(r['rows_expected'].values())}"
+        for r in results["runs"]
+        if r["scenario"] == "clean" and r["rows_by_table"] != r["rows_expected"]
+    ]
+    for line in missing:
+        print(f"ROWS MISSING {line}")
+    if results["failures"] or missing:
+        return 1
+    if enforce and any(t.passed is False for t in checked):
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,38 @@
+"""The sink of the fetch-only mode: counts rows instead of writing them, so that only the concurrency model is
+measured. Thread-safe (the threaded engine calls it from every worker, as it would call `op.upsert`)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from typing import Any
+
+
+class CountingSink:
+    """`upsert(table, data)` and `checkpoint(state)`, counted."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self.rows: Counter[str] = Counter()
+        self.checkpoints = 0
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self.rows[table] += 1
+
+    def checkpoint(self, state: dict[str, Any]) -> None:
+        with self._lock:
+            self.checkpoints += 1
+
+
+class CollectingSink(CountingSink):
+    """Keeps every upserted row, in order (to replay the same rows as bare `op.upsert` calls)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.upserts: list[tuple[str, dict[str, Any]]] = []
+
+    def upsert(self, table: str, data: dict[str, Any]) -> None:
+        with self._lock:
+            self.rows[table] += 1
+            self.upserts.append((table, data))

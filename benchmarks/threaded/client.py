@@ -1,0 +1,283 @@
+"""The threaded example's `RetryableAPIClient`, on async_core's rules: the same request path, blocking.
+
+One request, outermost first, exactly as `async_core.client.ApiClient`:
+    shared wait gate -> circuit breaker -> rate limiter -> one HTTP attempt (this thread's requests.Session)
+and around it the same retry loop: `async_core.retry.Backoff` (strategy and jitter), never shorter than the server's
+hint (`server_delay`, `parse_wait_hint`), within the `RetryBudget`. There is no semaphore: the pool's
+`max_workers` threads are the bound on requests in flight.
+
+Differences that belong to the concurrency model and nothing else:
+- `requests` applies `api_timeout_seconds` to the connect and to each read, not to the whole exchange as
+  `asyncio.timeout` does (this is what the original example does too);
+- `trust_env` is off, as aiohttp's session in async_core does not read proxy settings from the environment either
+  (with it on, `requests` looks at the environment on every request: slower, and not what we compare).
+
+requests' exceptions are translated to `async_core.errors` here and nowhere else.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import random
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from async_core.client import RETRYABLE_STATUSES, THROTTLING_STATUSES, Page, session_headers
+from async_core.errors import (
+    AuthenticationError,
+    CircuitOpenError,
+    FatalError,
+    FetchError,
+    RetryableError,
+    WaitTooLongError,
+)
+from async_core.hints import parse_wait_hint
+from async_core.retry import Backoff, RetryBudget, server_delay
+from async_core.settings import Settings
+from benchmarks.devtools import requests
+from benchmarks.threaded.breaker import Permit, ThreadedCircuitBreaker
+from benchmarks.threaded.counters import SharedCounters
+from benchmarks.threaded.limits import ThreadedWaitGate, make_paced_limiter
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+MIB = 1024 * 1024
+Session = Any  # requests.Session (requests is imported by name: see benchmarks/devtools.py)
+Response = Any  # requests.Response
+
+
+class ThreadedApiClient:
+    """Fetches JSON arrays from one host for many worker threads; each thread has its own `requests.Session`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        base_url: str,
+        counters: SharedCounters,
+        sleep: Callable[[float], None] = time.sleep,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._settings = settings
+        self._counters = counters
+        self._sleep = sleep
+        self._local = threading.local()
+        self._sessions: list[Session] = []
+        self._sessions_lock = threading.Lock()
+        self._limiter = make_paced_limiter(settings.requests_per_second)
+        self.gate = ThreadedWaitGate(sleep=sleep)
+        self.breaker = (
+            ThreadedCircuitBreaker(
+                failure_threshold=settings.failure_threshold, recovery_timeout=settings.recovery_timeout
+            )
+            if settings.enable_circuit_breaker
+            else None
+        )
+        self.budget = RetryBudget(percent=settings.retry_budget_percent)
+        self._budget_lock = threading.Lock()
+        self._backoff = Backoff(
+            settings.retry_strategy,
+            settings.retry_jitter,
+            base_delay=settings.base_delay,
+            max_delay=settings.max_delay,
+            rng=rng,
+        )
+        self._origin = _origin(base_url)
+        self._max_bytes = int(settings.max_response_mb * MIB)
+        self._timeout = (settings.api_timeout_seconds, settings.api_timeout_seconds)
+
+    def session(self) -> Session:
+        """This thread's session (the original example's `requests.Session`, one per thread as they are not
+        thread-safe), created on first use."""
+        session: Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.trust_env = False
+            session.headers.update(session_headers(self._settings))
+            self._local.session = session
+            with self._sessions_lock:
+                self._sessions.append(session)
+        return session
+
+    def close(self) -> None:
+        """Closes every thread's session (call after the pool has shut down)."""
+        with self._sessions_lock:
+            sessions, self._sessions = self._sessions, []
+        for session in sessions:
+            session.close()
+
+    def fetch(self, url: str) -> Page:
+        """GETs `url` until it gives a JSON array, or raises a `FetchError` / `WaitTooLongError`.
+
+        The contract of `async_core.client.ApiClient.fetch`: retries `RetryableError`s up to `max_retries` times
+        while the retry budget allows; waits for an open breaker for at most `max_wait_seconds` in all.
+        """
+        settings = self._settings
+        with self._budget_lock:
+            self.budget.note_request()
+        attempts = 0
+        retries = 0
+        previous_delay: float | None = None
+        breaker_waited = 0.0
+        last_error: FetchError | None = None
+        while True:
+            waited = self.gate.wait()
+            if waited:
+                self._counters.add_wait(waited)
+            try:
+                permit = self.breaker.acquire() if self.breaker else None
+            except CircuitOpenError as exc:
+                self._counters.add("breaker_rejections")
+                if breaker_waited + exc.retry_in > settings.max_wait_seconds:
+                    raise WaitTooLongError(
+                        f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
+                        f"({settings.max_wait_seconds:g} s)"
+                    ) from exc
+                breaker_waited += exc.retry_in
+                self._sleep(exc.retry_in)
+                continue
+            attempts += 1
+            try:
+                page = self._attempt(url, permit)
+            except RetryableError as exc:
+                exc.attempts = attempts
+                last_error = exc
+                if exc.wait_hint is not None:
+                    if exc.wait_hint > settings.max_wait_seconds:
+                        raise WaitTooLongError(
+                            f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
+                            f"({settings.max_wait_seconds:g} s)"
+                        ) from exc
+                    self.gate.pause_for(exc.wait_hint)
+                if retries >= settings.max_retries:
+                    raise
+                with self._budget_lock:
+                    allowed = self.budget.try_spend()
+                if not allowed:
+                    self._counters.add("budget_refusals")
+                    raise
+                delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
+                previous_delay = delay
+                retries += 1
+                self._counters.add("retries")
+                self._sleep(delay)
+                continue
+            except FetchError as exc:
+                exc.attempts = attempts
+                raise
+            if retries:
+                self._counters.add("retries_succeeded")
+            recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
+            return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
+
+    def _attempt(self, url: str, permit: Permit | None) -> Page:
+        """One attempt: the limiter, the request. Settles the breaker permit as async_core does."""
+        try:
+            if self._limiter is not None:
+                self._limiter.acquire()
+            self._counters.add("requests")
+            page = self._get(url)
+        except RetryableError as exc:
+            if permit and exc.status not in THROTTLING_STATUSES:
+                permit.failure()
+            raise
+        except FatalError as exc:
+            if permit and exc.status is not None:
+                permit.success()  # the server answered: it is up
+            raise
+        else:
+            if permit:
+                permit.success()
+            return page
+        finally:
+            if permit:
+                permit.release()
+
+    def _get(self, url: str) -> Page:
+        """The HTTP exchange, with same-origin redirects followed by hand."""
+        session = self.session()
+        for _ in range(MAX_REDIRECTS + 1):
+            try:
+                with session.get(url, allow_redirects=False, stream=True, timeout=self._timeout) as response:
+                    self._counters.note_status(response.status_code)
+                    if response.status_code in REDIRECT_STATUSES:
+                        url = self._redirect_target(url, response)
+                        continue
+                    return self._read_page(response)
+            except requests.Timeout as exc:
+                raise RetryableError(f"no response within {self._settings.api_timeout_seconds:g} s") from exc
+            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+                raise RetryableError(f"response body cut short: {exc}") from exc
+            except requests.ConnectionError as exc:
+                raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+            except requests.RequestException as exc:
+                raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
+        raise FatalError(f"more than {MAX_REDIRECTS} redirects")
+
+    def _redirect_target(self, url: str, response: Response) -> str:
+        location = response.headers.get("Location")
+        if not location:
+            raise FatalError(f"redirect {response.status_code} without a Location", status=response.status_code)
+        target = urljoin(url, location)
+        if _origin(target) != self._origin:
+            raise FatalError(
+                f"redirect to another origin refused ({_origin(target)}): credentials are not sent there",
+                status=response.status_code,
+            )
+        return target
+
+    def _read_page(self, response: Response) -> Page:
+        status = response.status_code
+        if status in RETRYABLE_STATUSES:
+            hint = parse_wait_hint(response.headers, now=time.time())
+            raise RetryableError(f"HTTP {status}", status=status, wait_hint=hint)
+        if status in (401, 403):
+            raise AuthenticationError(f"HTTP {status}: the API refused the credentials", status=status)
+        if status >= 400:
+            raise FatalError(f"HTTP {status}", status=status)
+        if status != 200:
+            raise FatalError(f"unexpected HTTP {status}", status=status)
+        content_type = response.headers.get("Content-Type", "")
+        if "json" not in content_type.lower():
+            raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
+        body = self._read_body(response)
+        try:
+            rows = json.loads(body)
+        except ValueError as exc:
+            raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
+        if not isinstance(rows, list):
+            raise FatalError(f"expected a JSON array, got {type(rows).__name__}", status=status)
+        total_header = response.headers.get("X-Total-Count")
+        total = int(total_header) if total_header and total_header.strip().isdigit() else None
+        next_link = response.links.get("next")
+        next_url = str(next_link.get("url")) if next_link else None
+        return Page(rows=rows, total=total, next_url=next_url, has_links=bool(response.links), attempts=1)
+
+    def _read_body(self, response: Response) -> bytes:
+        """The body, refused as soon as it is larger than `max_response_mb`."""
+        limit = self._max_bytes
+        too_large = FatalError(
+            f"response larger than max_response_mb ({self._settings.max_response_mb:g} MB)",
+            status=response.status_code,
+        )
+        length = response.headers.get("Content-Length", "")
+        if length.strip().isdigit():
+            if int(length) > limit:
+                raise too_large
+            return response.content
+        body = bytearray()
+        for chunk in response.iter_content(chunk_size=64 * 1024):
+            body += chunk
+            if len(body) > limit:
+                raise too_large
+        return bytes(body)
+
+
+def _origin(url: str) -> tuple[str, str, int | None]:
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
