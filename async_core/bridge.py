@@ -131,9 +131,18 @@ class Bridge:
         self._metrics = metrics
         self._capacity = capacity
         self._checkpoint_every_rows = checkpoint_every_rows
-        self._queue: queue.SimpleQueue[tuple[Message, bool]] = queue.SimpleQueue()
+        # Batches of (message, frees a slot): what the loop sent during one of its iterations.
+        self._queue: queue.SimpleQueue[list[tuple[Message, bool]]] = queue.SimpleQueue()
+        self._outbox: list[tuple[Message, bool]] = []
+        self._flush_scheduled = False
         self._loop: asyncio.AbstractEventLoop | None = None
-        self._slots: asyncio.Semaphore | None = None
+        # Slots are counted, not semaphored: the loop reserves (`_reserved`), the SDK thread counts what it has
+        # written (`_consumed`, written only by that thread). The SDK thread wakes the loop only when the loop
+        # is waiting for room (`_loop_waiting`), so an unhurried sync costs no wake-up per page.
+        self._reserved = 0
+        self._consumed = 0
+        self._loop_waiting = False
+        self._room: asyncio.Event | None = None
         self.consumer_thread: int | None = None  # the one thread that calls the sink (tests check it)
         self._rows_since_checkpoint = 0
         self._error_ids = 0
@@ -143,23 +152,47 @@ class Bridge:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called once, on the event loop thread, before any page is reserved."""
         self._loop = loop
-        self._slots = asyncio.Semaphore(self._capacity)
+        self._room = asyncio.Event()
 
     async def reserve(self) -> Slot:
         """Waits for room for one page. The caller must `send` or `release` the slot."""
-        if self._slots is None:
+        if self._room is None:
             raise RuntimeError("Bridge.bind() must be called on the event loop first")
-        await self._slots.acquire()
+        while self._reserved - self._consumed >= self._capacity:
+            self._room.clear()
+            self._loop_waiting = True
+            if self._reserved - self._consumed < self._capacity:
+                break  # the SDK thread made room between the test and the flag
+            await self._room.wait()
+        self._reserved += 1
         return Slot(self)
 
     def release_slot(self) -> None:
         """Gives back a slot that carried nothing (loop thread)."""
-        if self._slots is not None:
-            self._slots.release()
+        self._reserved -= 1
+        if self._room is not None:
+            self._room.set()
 
     def put(self, message: Message, *, frees_slot: bool = False) -> None:
-        """Queues a message for the SDK thread; never blocks (slots bound the pages in the queue)."""
-        self._queue.put((message, frees_slot))
+        """Queues a message for the SDK thread; never blocks (slots bound the pages in the queue).
+
+        On a running loop, the messages of one loop iteration travel together: one cross-thread wake-up per
+        iteration instead of one per page (each wake-up makes the two threads trade the GIL). `Finish` and
+        `Crashed` go at once.
+        """
+        self._outbox.append((message, frees_slot))
+        loop = self._loop
+        if isinstance(message, Finish | Crashed) or loop is None or loop.is_closed():
+            self._flush()
+        elif not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        if self._outbox:
+            batch, self._outbox = self._outbox, []
+            self._queue.put(batch)
 
     # -- SDK thread side
     def consume(self) -> Outcome:
@@ -169,15 +202,19 @@ class Bridge:
         """
         self.consumer_thread = threading.get_ident()
         while True:
-            message, frees_slot = self._queue.get()
-            if isinstance(message, Finish):
-                return self._finish(message)
-            if isinstance(message, Crashed):
-                self._checkpoint()  # what was handed over is written; the state says exactly that
-                raise message.error
-            self._handle(message)
-            if frees_slot:
-                self._free_slot()
+            freed = 0
+            try:
+                for message, frees_slot in self._queue.get():
+                    if isinstance(message, Finish):
+                        return self._finish(message)
+                    if isinstance(message, Crashed):
+                        self._checkpoint()  # what was handed over is written; the state says exactly that
+                        raise message.error
+                    self._handle(message)
+                    freed += frees_slot
+            finally:
+                if freed:
+                    self._free_slots(freed)
 
     def _handle(self, message: Rows | PageLost | LastPage) -> None:
         progress = self.state.tables[message.table]
@@ -198,10 +235,13 @@ class Bridge:
         if self._rows_since_checkpoint >= self._checkpoint_every_rows:
             self._checkpoint()
 
-    def _free_slot(self) -> None:
-        if self._loop is not None and self._slots is not None and not self._loop.is_closed():
-            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits for the slot
-                self._loop.call_soon_threadsafe(self._slots.release)
+    def _free_slots(self, count: int) -> None:
+        """Makes room for `count` pages; wakes the loop only if it waits for room."""
+        self._consumed += count
+        if self._loop_waiting and self._loop is not None and self._room is not None and not self._loop.is_closed():
+            self._loop_waiting = False
+            with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
+                self._loop.call_soon_threadsafe(self._room.set)
 
     def _checkpoint(self) -> None:
         self._sink.checkpoint(self.state.checkpoint())
