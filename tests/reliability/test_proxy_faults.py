@@ -53,6 +53,7 @@ def test_six_tables_through_a_proxy_with_fifteen_percent_faults_land_within_thre
             if "last_complete_sync" in state:
                 break
         faults = proxy.requests.faults
+    assert state is not None
     assert "last_complete_sync" in state, statuses
     for name in TABLES:
         expected = sorted(row["id"] for row in generate_collection(name))
