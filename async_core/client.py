@@ -19,7 +19,7 @@ import json
 import random
 import time
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import Any, Protocol
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
@@ -174,20 +174,14 @@ class ApiClient:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
                     page = await self._get(url)
             except TimeoutError as exc:
-                if permit:
-                    permit.failure()
-                raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
-            except RetryableError as exc:
-                if permit and exc.status not in THROTTLING_STATUSES:
-                    permit.failure()
-                raise
-            except FatalError as exc:
-                if permit and exc.status is not None:
-                    permit.success()  # the server answered: it is up
+                timeout = RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s")
+                settle(permit, timeout)
+                raise timeout from exc
+            except FetchError as exc:
+                settle(permit, exc)
                 raise
             else:
-                if permit:
-                    permit.success()
+                settle(permit, None)
                 return page
             finally:
                 self._metrics.in_flight -= 1
@@ -273,6 +267,26 @@ class ApiClient:
             if len(body) > limit:
                 raise too_large
         return bytes(body)
+
+
+class Settleable(Protocol):
+    """A breaker permit: async_core's, or the threaded baseline's."""
+
+    def success(self) -> None: ...
+
+    def failure(self) -> None: ...
+
+
+def settle(permit: Settleable | None, error: FetchError | None) -> None:
+    """Records an attempt's outcome on its breaker permit: success when the server answered (data, or a 4xx such
+    as 404: it is up), failure when it is broken (5xx, timeout, reset, bad JSON), nothing when it only asked to slow
+    down (408, 425, 429) or refused something of ours without a status."""
+    if permit is None:
+        return
+    if error is None or (isinstance(error, FatalError) and error.status is not None):
+        permit.success()
+    elif isinstance(error, RetryableError) and error.status not in THROTTLING_STATUSES:
+        permit.failure()
 
 
 def _origin(url: str) -> tuple[str, str, int | None]:

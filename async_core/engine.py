@@ -20,8 +20,8 @@ from typing import Any
 
 from async_core.bridge import Bridge, LastPage, PageLost, Rows, Slot
 from async_core.client import ApiClient, Page, url_for
-from async_core.errors import FatalError, RecordError, Severity, SyncStopped, WaitTooLongError
-from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for
+from async_core.errors import FatalError, RecordError, SyncStopped, WaitTooLongError
+from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.metrics import Metrics
 from async_core.report import progress_line
 from async_core.settings import Settings
@@ -173,13 +173,8 @@ class Engine:
         table.records_fetched += len(page.rows)
         if page.recovered_from:
             self._judge(
-                ErrorRecord(
-                    table=spec.name,
-                    severity=Severity.LOW,
-                    error_type="RecoveredAfterRetry",
-                    message=f"succeeded after {page.attempts} attempts; last error {page.recovered_from}",
-                    page=number,
-                    attempts=page.attempts,
+                recovered_after_retry(
+                    table=spec.name, page=number, attempts=page.attempts, last_error=page.recovered_from
                 )
             )
         rows, rejected = self._transform(spec, number, page.rows)

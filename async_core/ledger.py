@@ -78,6 +78,18 @@ def record_for(
     )
 
 
+def recovered_after_retry(*, table: str, page: int, attempts: int, last_error: str) -> ErrorRecord:
+    """The LOW record of a request that needed retries and then succeeded."""
+    return ErrorRecord(
+        table=table,
+        severity=Severity.LOW,
+        error_type="RecoveredAfterRetry",
+        message=f"succeeded after {attempts} attempts; last error {last_error}",
+        page=page,
+        attempts=attempts,
+    )
+
+
 class ErrorLedger:
     """Counts errors and says when a threshold is passed."""
 

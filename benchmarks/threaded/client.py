@@ -26,7 +26,7 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
-from async_core.client import RETRYABLE_STATUSES, THROTTLING_STATUSES, Page, session_headers
+from async_core.client import RETRYABLE_STATUSES, Page, session_headers, settle
 from async_core.errors import (
     AuthenticationError,
     CircuitOpenError,
@@ -181,17 +181,11 @@ class ThreadedApiClient:
                 self._limiter.acquire()
             self._counters.add("requests")
             page = self._get(url)
-        except RetryableError as exc:
-            if permit and exc.status not in THROTTLING_STATUSES:
-                permit.failure()
-            raise
-        except FatalError as exc:
-            if permit and exc.status is not None:
-                permit.success()  # the server answered: it is up
+        except FetchError as exc:
+            settle(permit, exc)
             raise
         else:
-            if permit:
-                permit.success()
+            settle(permit, None)
             return page
         finally:
             if permit:

@@ -29,8 +29,8 @@ from typing import Any
 
 from async_core.bridge import Sink, dead_letter_row
 from async_core.client import Page, url_for
-from async_core.errors import ConnectorError, RecordError, Severity, WaitTooLongError
-from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for
+from async_core.errors import ConnectorError, RecordError, WaitTooLongError
+from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
 from async_core.sync import Log
 from async_core.tables import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
@@ -186,13 +186,8 @@ class ThreadedEngine:
         if page.recovered_from:
             self._judge(
                 table,
-                ErrorRecord(
-                    table=spec.name,
-                    severity=Severity.LOW,
-                    error_type="RecoveredAfterRetry",
-                    message=f"succeeded after {page.attempts} attempts; last error {page.recovered_from}",
-                    page=number,
-                    attempts=page.attempts,
+                recovered_after_retry(
+                    table=spec.name, page=number, attempts=page.attempts, last_error=page.recovered_from
                 ),
             )
         processed_at = dt.datetime.now(dt.UTC)
