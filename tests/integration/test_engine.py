@@ -223,3 +223,27 @@ def test_an_sdk_failure_stops_the_fetching_and_is_raised() -> None:
         assert set(threading.enumerate()) == threads_before
         requests_at_failure = len(seen.requests)
     assert requests_at_failure < 50  # the other 45 pages were never requested
+
+
+def test_an_unknown_configuration_key_is_warned_about_and_the_sync_goes_on() -> None:
+    """A key this connector does not know (a typo, an older deployment) gets one warning naming it."""
+
+    class Lines:
+        def __init__(self) -> None:
+            self.warnings: list[str] = []
+
+        def info(self, message: str) -> None:
+            pass
+
+        def warning(self, message: str) -> None:
+            self.warnings.append(message)
+
+        def severe(self, message: str) -> None:
+            pass
+
+    log = Lines()
+    with serve(paged(rows("posts", 10))) as (url, _):
+        configuration = {"base_url": url, "tables": "posts", "max_worker": "8"}
+        result = run_sync(configuration, None, sink=RecordingSink(), log=log)
+    assert result.status == "succeeded"
+    assert log.warnings == ["configuration key 'max_worker' is not known to this connector and is ignored"]

@@ -1,0 +1,39 @@
+"""The README's configuration table is the code's: the same keys, in the same order, with the same defaults."""
+
+import dataclasses
+import re
+from pathlib import Path
+
+from async_core.settings import PARSERS, Settings
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def configuration_table() -> list[tuple[str, str]]:
+    """(key, default) of each row of the table under "## Configuration file"."""
+    text = README.read_text(encoding="utf-8")
+    section = text.split("## Configuration file", 1)[1].split("\n## ", 1)[0]
+    return re.findall(r"^\| `(\w+)` \| `?([^`|]*?)`? \|", section, flags=re.MULTILINE)
+
+
+def test_the_table_lists_every_key_in_order() -> None:
+    """One row per key the settings parse, in the parsers' order."""
+    assert [key for key, _ in configuration_table()] == list(PARSERS)
+
+
+def test_the_table_gives_the_codes_defaults() -> None:
+    """Each default in the table is the Settings default, as configuration.json would write it."""
+    defaults = {field.name: field.default for field in dataclasses.fields(Settings)}
+    for key, documented in configuration_table():
+        value = defaults[key]
+        if isinstance(value, tuple):
+            expected = ",".join(value)
+        elif isinstance(value, bool):
+            expected = str(value).lower()
+        elif isinstance(value, float):
+            expected = f"{value:g}" if documented != f"{value}" else f"{value}"
+        elif value == "":
+            expected = "empty"
+        else:
+            expected = str(getattr(value, "value", value))
+        assert documented == expected, key
