@@ -15,18 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import json
 import random
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
-from urllib.parse import urljoin, urlsplit
 
 import aiohttp
 
 from async_core.breaker import CircuitBreaker
 from async_core.errors import (
-    AuthenticationError,
     CircuitOpenError,
     FatalError,
     FetchError,
@@ -34,16 +30,21 @@ from async_core.errors import (
     WaitTooLongError,
 )
 from async_core.gate import WaitGate, make_rate_limiter
-from async_core.hints import parse_wait_hint
 from async_core.metrics import Metrics
+from async_core.responses import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    THROTTLING_STATUSES,
+    check_status,
+    decode_rows,
+    origin,
+    redirect_target,
+    too_large,
+    total_count,
+)
 from async_core.retry import Backoff, RetryBudget, server_delay
 from async_core.settings import Settings
 
-RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
-# Statuses that say "slow down" rather than "I am broken": they do not count against the breaker.
-THROTTLING_STATUSES = frozenset({408, 425, 429})
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
 MIB = 1024 * 1024
 
 
@@ -95,7 +96,7 @@ class ApiClient:
             max_delay=settings.max_delay,
             rng=rng,
         )
-        self._origin = _origin(settings.base_url)
+        self._origin = origin(settings.base_url)
         self._max_bytes = int(settings.max_response_mb * MIB)
 
     async def fetch(self, url: str) -> Page:
@@ -194,7 +195,7 @@ class ApiClient:
             try:
                 async with self._session.get(url, allow_redirects=False) as response:
                     if response.status in REDIRECT_STATUSES:
-                        url = self._redirect_target(url, response)
+                        url = redirect_target(url, response.status, response.headers.get("Location"), self._origin)
                         continue
                     return await self._read_page(response)
             except aiohttp.ClientPayloadError as exc:
@@ -207,43 +208,11 @@ class ApiClient:
                 raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _redirect_target(self, url: str, response: aiohttp.ClientResponse) -> str:
-        location = response.headers.get("Location")
-        if not location:
-            raise FatalError(f"redirect {response.status} without a Location", status=response.status)
-        target = urljoin(url, location)
-        if _origin(target) != self._origin:
-            raise FatalError(
-                f"redirect to another origin refused ({_origin(target)}): credentials are not sent there",
-                status=response.status,
-            )
-        return target
-
     async def _read_page(self, response: aiohttp.ClientResponse) -> Page:
         status = response.status
-        if status in RETRYABLE_STATUSES:
-            hint = parse_wait_hint(response.headers, now=time.time())
-            raise RetryableError(f"HTTP {status}", status=status, wait_hint=hint)
-        if status in (401, 403):
-            raise AuthenticationError(f"HTTP {status}: the API refused the credentials", status=status)
-        if status >= 400:
-            raise FatalError(f"HTTP {status}", status=status)
-        if status != 200:
-            raise FatalError(f"unexpected HTTP {status}", status=status)
-        content_type = response.headers.get("Content-Type", "")
-        if "json" not in content_type.lower():
-            raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
-        body = await self._read_body(response)
-        try:
-            rows = json.loads(body)
-        except ValueError as exc:  # UnicodeDecodeError is a ValueError too
-            raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
-        except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time
-            raise FatalError("JSON nested too deeply to decode", status=status) from exc
-        if not isinstance(rows, list):
-            raise FatalError(f"expected a JSON array, got {type(rows).__name__}", status=status)
-        total_header = response.headers.get("X-Total-Count")
-        total = int(total_header) if total_header and total_header.strip().isdigit() else None
+        check_status(status, response.headers)
+        rows = decode_rows(status, await self._read_body(response))
+        total = total_count(response.headers)
         if total is not None:  # the engine plans from the total; parsing Link costs ~20 µs a page for nothing
             return Page(rows=rows, total=total, next_url=None, has_links=False, attempts=1)
         links = response.links
@@ -254,18 +223,15 @@ class ApiClient:
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refused as soon as it is larger than `max_response_mb` (memory stays bounded)."""
         limit = self._max_bytes
-        too_large = FatalError(
-            f"response larger than max_response_mb ({self._settings.max_response_mb:g} MB)", status=response.status
-        )
         if response.content_length is not None:
             if response.content_length > limit:
-                raise too_large
+                raise too_large(response.status, self._settings.max_response_mb)
             return await response.read()
         body = bytearray()
         async for chunk in response.content.iter_any():
             body += chunk
             if len(body) > limit:
-                raise too_large
+                raise too_large(response.status, self._settings.max_response_mb)
         return bytes(body)
 
 
@@ -287,12 +253,6 @@ def settle(permit: Settleable | None, error: FetchError | None) -> None:
         permit.success()
     elif isinstance(error, RetryableError) and error.status not in THROTTLING_STATUSES:
         permit.failure()
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port
 
 
 def session_headers(settings: Settings) -> dict[str, str]:

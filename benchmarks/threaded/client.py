@@ -18,24 +18,30 @@ requests' exceptions are translated to `async_core.errors` here and nowhere else
 from __future__ import annotations
 
 import dataclasses
-import json
 import random
 import threading
 import time
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urljoin, urlsplit
 
-from async_core.client import RETRYABLE_STATUSES, Page, session_headers, settle
+from async_core.client import Page, session_headers, settle
 from async_core.errors import (
-    AuthenticationError,
     CircuitOpenError,
     FatalError,
     FetchError,
     RetryableError,
     WaitTooLongError,
 )
-from async_core.hints import parse_wait_hint
+from async_core.responses import (
+    MAX_REDIRECTS,
+    REDIRECT_STATUSES,
+    check_status,
+    decode_rows,
+    origin,
+    redirect_target,
+    too_large,
+    total_count,
+)
 from async_core.retry import Backoff, RetryBudget, server_delay
 from async_core.settings import Settings
 from benchmarks.devtools import requests
@@ -43,8 +49,6 @@ from benchmarks.threaded.breaker import Permit, ThreadedCircuitBreaker
 from benchmarks.threaded.counters import SharedCounters
 from benchmarks.threaded.limits import ThreadedWaitGate, make_paced_limiter
 
-REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
-MAX_REDIRECTS = 5
 MIB = 1024 * 1024
 Session = Any  # requests.Session (requests is imported by name: see benchmarks/devtools.py)
 Response = Any  # requests.Response
@@ -86,7 +90,7 @@ class ThreadedApiClient:
             max_delay=settings.max_delay,
             rng=rng,
         )
-        self._origin = _origin(base_url)
+        self._origin = origin(base_url)
         self._max_bytes = int(settings.max_response_mb * MIB)
         self._timeout = (settings.api_timeout_seconds, settings.api_timeout_seconds)
 
@@ -199,7 +203,8 @@ class ThreadedApiClient:
                 with session.get(url, allow_redirects=False, stream=True, timeout=self._timeout) as response:
                     self._counters.note_status(response.status_code)
                     if response.status_code in REDIRECT_STATUSES:
-                        url = self._redirect_target(url, response)
+                        location = response.headers.get("Location")
+                        url = redirect_target(url, response.status_code, location, self._origin)
                         continue
                     return self._read_page(response)
             except requests.Timeout as exc:
@@ -212,66 +217,27 @@ class ThreadedApiClient:
                 raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _redirect_target(self, url: str, response: Response) -> str:
-        location = response.headers.get("Location")
-        if not location:
-            raise FatalError(f"redirect {response.status_code} without a Location", status=response.status_code)
-        target = urljoin(url, location)
-        if _origin(target) != self._origin:
-            raise FatalError(
-                f"redirect to another origin refused ({_origin(target)}): credentials are not sent there",
-                status=response.status_code,
-            )
-        return target
-
     def _read_page(self, response: Response) -> Page:
         status = response.status_code
-        if status in RETRYABLE_STATUSES:
-            hint = parse_wait_hint(response.headers, now=time.time())
-            raise RetryableError(f"HTTP {status}", status=status, wait_hint=hint)
-        if status in (401, 403):
-            raise AuthenticationError(f"HTTP {status}: the API refused the credentials", status=status)
-        if status >= 400:
-            raise FatalError(f"HTTP {status}", status=status)
-        if status != 200:
-            raise FatalError(f"unexpected HTTP {status}", status=status)
-        content_type = response.headers.get("Content-Type", "")
-        if "json" not in content_type.lower():
-            raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
-        body = self._read_body(response)
-        try:
-            rows = json.loads(body)
-        except ValueError as exc:
-            raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
-        if not isinstance(rows, list):
-            raise FatalError(f"expected a JSON array, got {type(rows).__name__}", status=status)
-        total_header = response.headers.get("X-Total-Count")
-        total = int(total_header) if total_header and total_header.strip().isdigit() else None
+        check_status(status, response.headers)
+        rows = decode_rows(status, self._read_body(response))
         next_link = response.links.get("next")
         next_url = str(next_link.get("url")) if next_link else None
+        total = total_count(response.headers)
         return Page(rows=rows, total=total, next_url=next_url, has_links=bool(response.links), attempts=1)
 
     def _read_body(self, response: Response) -> bytes:
         """The body, refused as soon as it is larger than `max_response_mb`."""
         limit = self._max_bytes
-        too_large = FatalError(
-            f"response larger than max_response_mb ({self._settings.max_response_mb:g} MB)",
-            status=response.status_code,
-        )
+        refused = too_large(response.status_code, self._settings.max_response_mb)
         length = response.headers.get("Content-Length", "")
         if length.strip().isdigit():
             if int(length) > limit:
-                raise too_large
+                raise refused
             return response.content
         body = bytearray()
         for chunk in response.iter_content(chunk_size=64 * 1024):
             body += chunk
             if len(body) > limit:
-                raise too_large
+                raise refused
         return bytes(body)
-
-
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
-    return parts.scheme, (parts.hostname or "").lower(), port

@@ -1,0 +1,84 @@
+"""What a response means, independent of the HTTP library: status, redirects, content type, body, total.
+
+Pure functions over (status, headers, body), shared by the async client and the threaded baseline of the
+benchmark, so that both classify every response the same way:
+- 408, 425, 429, 500, 502, 503, 504 -> `RetryableError` (with the server's wait hint, if any);
+- 401, 403 -> `AuthenticationError`; any other 4xx/5xx or non-200 -> `FatalError`;
+- a body that is not JSON -> `RetryableError`; JSON nested too deep to decode, or not an array -> `FatalError`.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+from async_core.errors import AuthenticationError, FatalError, RetryableError
+from async_core.hints import parse_wait_hint
+
+RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
+# Statuses that say "slow down" rather than "I am broken": they do not count against the breaker.
+THROTTLING_STATUSES = frozenset({408, 425, 429})
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+MAX_REDIRECTS = 5
+
+Origin = tuple[str, str, int | None]
+
+
+def origin(url: str) -> Origin:
+    """(scheme, host, port) of `url`, with the scheme's default port."""
+    parts = urlsplit(url)
+    port = parts.port or {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, (parts.hostname or "").lower(), port
+
+
+def redirect_target(url: str, status: int, location: str | None, allowed: Origin) -> str:
+    """Where a redirect leads, refused (`FatalError`) when it leaves the `allowed` origin: credentials stay home."""
+    if not location:
+        raise FatalError(f"redirect {status} without a Location", status=status)
+    target = urljoin(url, location)
+    if origin(target) != allowed:
+        raise FatalError(
+            f"redirect to another origin refused ({origin(target)}): credentials are not sent there", status=status
+        )
+    return target
+
+
+def check_status(status: int, headers: Mapping[str, str]) -> None:
+    """Raises for anything but a 200 JSON response (see the module docstring)."""
+    if status in RETRYABLE_STATUSES:
+        raise RetryableError(f"HTTP {status}", status=status, wait_hint=parse_wait_hint(headers, now=time.time()))
+    if status in (401, 403):
+        raise AuthenticationError(f"HTTP {status}: the API refused the credentials", status=status)
+    if status >= 400:
+        raise FatalError(f"HTTP {status}", status=status)
+    if status != 200:
+        raise FatalError(f"unexpected HTTP {status}", status=status)
+    content_type = headers.get("Content-Type", "")
+    if "json" not in content_type.lower():
+        raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
+
+
+def too_large(status: int, max_response_mb: float) -> FatalError:
+    return FatalError(f"response larger than max_response_mb ({max_response_mb:g} MB)", status=status)
+
+
+def decode_rows(status: int, body: bytes) -> list[Any]:
+    """The JSON array of a response body."""
+    try:
+        rows = json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
+    except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time
+        raise FatalError("JSON nested too deeply to decode", status=status) from exc
+    if not isinstance(rows, list):
+        raise FatalError(f"expected a JSON array, got {type(rows).__name__}", status=status)
+    return rows
+
+
+def total_count(headers: Mapping[str, str]) -> int | None:
+    """`X-Total-Count`, when the server sends a number."""
+    value = headers.get("X-Total-Count")
+    return int(value) if value and value.strip().isdigit() else None
