@@ -6,6 +6,6 @@ and the sink's `upsert` called from the worker threads as the original example d
 differs from `async_core.run_sync`.
 """
 
-from benchmarks.threaded.engine import ThreadedResult, run_threaded
+from benchmarks.threaded.engine import run_threaded
 
-__all__ = ["ThreadedResult", "run_threaded"]
+__all__ = ["run_threaded"]

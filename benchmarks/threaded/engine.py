@@ -32,21 +32,10 @@ from async_core.client import Page, url_for
 from async_core.errors import ConnectorError, RecordError, WaitTooLongError
 from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
-from async_core.sync import Log
+from async_core.sync import Log, SyncResult
 from async_core.tables import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
 from benchmarks.threaded.client import ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters
-
-
-@dataclasses.dataclass(frozen=True)
-class ThreadedResult:
-    """What `run_threaded` returns; the same fields as `async_core.SyncResult`."""
-
-    sync_id: str
-    status: str  # succeeded | partial | failed
-    message: str | None
-    summary: dict[str, Any]
-    checkpoints: int
 
 
 @dataclasses.dataclass
@@ -70,7 +59,7 @@ def run_threaded(
     sink: Sink,
     log: Log,
     settings: Settings | None = None,
-) -> ThreadedResult:
+) -> SyncResult:
     """Runs one sync with threads; the same contract as `async_core.run_sync` except that `base_url` must be an
     API URL (the baseline does not start the embedded playground) and `state` is not resumed (the original
     example does not resume either)."""
@@ -106,7 +95,7 @@ class ThreadedEngine:
         self._started_at = dt.datetime.now(dt.UTC)
         self._sync_id = f"{self._started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
 
-    def run(self) -> ThreadedResult:
+    def run(self) -> SyncResult:
         settings = self._settings
         started = self._clock()
         self._log.info(
@@ -134,7 +123,9 @@ class ThreadedEngine:
         self._finish(status, summary)
         line = f"threaded sync {status}: {summary['processing_summary']['total_records_processed']} records"
         (self._log.info if status == "succeeded" else self._log.warning)(line + (f". {message}" if message else ""))
-        return ThreadedResult(self._sync_id, status, message, summary, self._checkpoints)
+        return SyncResult(
+            sync_id=self._sync_id, status=status, message=message, summary=summary, checkpoints=self._checkpoints
+        )
 
     # -- worker threads
     def _first_page(self, table: _Table) -> int | None:
