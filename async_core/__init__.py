@@ -18,8 +18,8 @@ from async_core.errors import (
     WaitTooLongError,
 )
 from async_core.settings import Settings, parse_settings, schema_tables
+from async_core.source.spec import TABLES, Column, TableSpec, schema_for
 from async_core.sync import StdLog, SyncResult, run_sync
-from async_core.tables import TABLES, Column, TableSpec, schema_for
 
 __all__ = [
     "TABLES",

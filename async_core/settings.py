@@ -15,8 +15,8 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from async_core.errors import ConfigurationError
-from async_core.retry import Jitter, RetryStrategy
-from async_core.tables import TABLES
+from async_core.http.retry import Jitter, RetryStrategy
+from async_core.source.spec import TABLES
 
 PLAYGROUND = "playground"
 PLAYGROUND_PROFILES = ("none", "flaky")

@@ -18,15 +18,15 @@ import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 
-from async_core.bridge import Bridge, Crashed, Finish, Outcome, Sink
-from async_core.client import ApiClient, make_session
-from async_core.engine import Engine
 from async_core.errors import SyncStopped
-from async_core.ledger import ErrorLedger
-from async_core.metrics import Metrics
-from async_core.report import build_summary
+from async_core.http.client import ApiClient, make_session
+from async_core.run.bridge import Bridge, Crashed, Finish, Outcome, Sink
+from async_core.run.engine import Engine
+from async_core.run.ledger import ErrorLedger
+from async_core.run.metrics import Metrics
+from async_core.run.report import build_summary
+from async_core.run.state import SyncState
 from async_core.settings import Settings, parse_settings
-from async_core.state import SyncState
 
 
 class Log(Protocol):

@@ -26,7 +26,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from async_core.tables import TABLES
+from async_core.source.spec import TABLES
 from benchmarks.server import ROOT, Playground, page_counts, row_counts, running_playground
 
 ENGINES = ("async", "threads")

@@ -20,7 +20,7 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from async_core.tables import TABLES
+from async_core.source.spec import TABLES
 from benchmarks.devtools import requests
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -27,10 +27,10 @@ from pathlib import Path
 from typing import Any
 
 from async_core import StdLog, run_sync, schema_for, schema_tables
-from async_core.bridge import Sink
+from async_core.run.bridge import Sink
 from async_core.settings import parse_settings
+from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log
-from async_core.tables import SYNC_ERRORS, SYNC_RUNS
 from benchmarks.sinks import CollectingSink, CountingSink
 from benchmarks.threaded import run_threaded
 

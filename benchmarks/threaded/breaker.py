@@ -1,4 +1,4 @@
-"""`async_core.breaker.CircuitBreaker` for worker threads: the same states and rules, a lock instead of the loop.
+"""`async_core.http.breaker.CircuitBreaker` for worker threads: the same states and rules, a lock instead of the loop.
 
     CLOSED --failure_threshold consecutive failures--> OPEN --recovery_timeout passed, next acquire--> HALF_OPEN
     HALF_OPEN --probe success--> CLOSED          HALF_OPEN --probe failure--> OPEN (the timer restarts)
@@ -15,8 +15,8 @@ import threading
 import time
 from collections.abc import Callable
 
-from async_core.breaker import ALLOWED_TRANSITIONS, CircuitState
 from async_core.errors import CircuitOpenError
+from async_core.http.breaker import ALLOWED_TRANSITIONS, CircuitState
 
 
 class Permit:

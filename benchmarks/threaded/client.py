@@ -1,9 +1,9 @@
 """The threaded example's `RetryableAPIClient`, on async_core's rules: the same request path, blocking.
 
-One request, outermost first, exactly as `async_core.client.ApiClient`:
+One request, outermost first, exactly as `async_core.http.client.ApiClient`:
     shared wait gate -> circuit breaker -> rate limiter -> one HTTP attempt (this thread's requests.Session)
-and around it the same retry loop: `async_core.retry.Backoff` (strategy and jitter), never shorter than the server's
-hint (`server_delay`, `parse_wait_hint`), within the `RetryBudget`. There is no semaphore: the pool's
+and around it the same retry loop: `async_core.http.retry.Backoff` (strategy and jitter), never shorter than the
+server's hint (`server_delay`, `parse_wait_hint`), within the `RetryBudget`. There is no semaphore: the pool's
 `max_workers` threads are the bound on requests in flight.
 
 Differences that belong to the concurrency model and nothing else:
@@ -24,7 +24,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from async_core.client import Page, session_headers, settle
 from async_core.errors import (
     CircuitOpenError,
     FatalError,
@@ -32,7 +31,8 @@ from async_core.errors import (
     RetryableError,
     WaitTooLongError,
 )
-from async_core.responses import (
+from async_core.http.client import Page, session_headers, settle
+from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     check_status,
@@ -42,7 +42,7 @@ from async_core.responses import (
     too_large,
     total_count,
 )
-from async_core.retry import Backoff, RetryBudget, server_delay
+from async_core.http.retry import Backoff, RetryBudget, server_delay
 from async_core.settings import Settings
 from benchmarks.devtools import requests
 from benchmarks.threaded.breaker import Permit, ThreadedCircuitBreaker
@@ -117,7 +117,7 @@ class ThreadedApiClient:
     def fetch(self, url: str) -> Page:
         """GETs `url` until it gives a JSON array, or raises a `FetchError` / `WaitTooLongError`.
 
-        The contract of `async_core.client.ApiClient.fetch`: retries `RetryableError`s up to `max_retries` times
+        The contract of `async_core.http.client.ApiClient.fetch`: retries `RetryableError`s up to `max_retries` times
         while the retry budget allows; waits for an open breaker for at most `max_wait_seconds` in all.
         """
         settings = self._settings

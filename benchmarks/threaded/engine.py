@@ -27,13 +27,13 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
-from async_core.bridge import Sink, dead_letter_row
-from async_core.client import Page, url_for
 from async_core.errors import ConnectorError, RecordError, WaitTooLongError
-from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
+from async_core.http.client import Page, url_for
+from async_core.run.bridge import Sink, dead_letter_row
+from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
+from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
 from async_core.sync import Log, SyncResult
-from async_core.tables import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
 from benchmarks.threaded.client import ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters
 

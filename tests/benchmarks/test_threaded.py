@@ -8,8 +8,8 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.breaker import CircuitState
 from async_core.errors import CircuitOpenError
+from async_core.http.breaker import CircuitState
 from benchmarks.threaded import run_threaded
 from benchmarks.threaded.breaker import ThreadedCircuitBreaker
 from benchmarks.threaded.limits import PacedLimiter, ThreadedWaitGate

@@ -3,8 +3,8 @@
 import asyncio
 from collections.abc import Callable
 
-from async_core.breaker import ALLOWED_TRANSITIONS, CircuitBreaker, CircuitState, Permit
 from async_core.errors import CircuitOpenError
+from async_core.http.breaker import ALLOWED_TRANSITIONS, CircuitBreaker, CircuitState, Permit
 from tests.devtools import pytest
 
 CLOSED, OPEN, HALF_OPEN = CircuitState.CLOSED, CircuitState.OPEN, CircuitState.HALF_OPEN

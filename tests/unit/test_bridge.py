@@ -2,11 +2,11 @@
 
 import datetime as dt
 
-from async_core.bridge import Bridge, Crashed, Finish, LastPage, PageLost, Rows
 from async_core.errors import Severity
-from async_core.ledger import ErrorRecord
-from async_core.metrics import Metrics
-from async_core.state import SyncState
+from async_core.run.bridge import Bridge, Crashed, Finish, LastPage, PageLost, Rows
+from async_core.run.ledger import ErrorRecord
+from async_core.run.metrics import Metrics
+from async_core.run.state import SyncState
 from tests.devtools import pytest
 from tests.sinks import RecordingSink
 

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from async_core.gate import WaitGate, make_rate_limiter
+from async_core.http.pacing import WaitGate, make_rate_limiter
 from tests.devtools import pytest
 
 

@@ -5,7 +5,7 @@ from email.utils import format_datetime
 
 from aiohttp import web
 
-from async_core.hints import parse_wait_hint
+from async_core.http.hints import parse_wait_hint
 from tests.devtools import pytest
 
 NOW = 1_800_000_000.0  # epoch seconds, 2027-01-15

@@ -10,7 +10,7 @@ from async_core.errors import (
     Severity,
     WaitTooLongError,
 )
-from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, severity_of
+from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, severity_of
 
 
 def _error(table: str, severity: Severity = Severity.HIGH) -> ErrorRecord:

@@ -2,7 +2,7 @@
 
 import random
 
-from async_core.retry import Backoff, Jitter, RetryBudget, RetryStrategy, base_backoff, server_delay
+from async_core.http.retry import Backoff, Jitter, RetryBudget, RetryStrategy, base_backoff, server_delay
 from tests.devtools import pytest
 
 

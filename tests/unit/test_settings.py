@@ -1,7 +1,7 @@
 """Settings: strings in, one frozen typed object out; every bad value named in one line."""
 
 from async_core.errors import ConfigurationError
-from async_core.retry import Jitter, RetryStrategy
+from async_core.http.retry import Jitter, RetryStrategy
 from async_core.settings import Settings, parse_settings, schema_tables
 from tests.devtools import pytest
 

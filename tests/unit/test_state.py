@@ -1,6 +1,6 @@
 """The watermark: a checkpoint never claims a page that is not written."""
 
-from async_core.state import SyncState, TableProgress
+from async_core.run.state import SyncState, TableProgress
 
 
 def test_out_of_order_pages_move_the_mark_only_when_contiguous() -> None:

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from async_core.breaker import CircuitBreaker
-from async_core.ledger import ErrorLedger
-from async_core.metrics import Metrics
+from async_core.http.breaker import CircuitBreaker
+from async_core.run.ledger import ErrorLedger
+from async_core.run.metrics import Metrics
 
 
 def build_summary(

@@ -18,14 +18,14 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from async_core.bridge import Bridge, LastPage, PageLost, Rows, Slot
-from async_core.client import ApiClient, Page, url_for
 from async_core.errors import FatalError, RecordError, SyncStopped, WaitTooLongError
-from async_core.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
-from async_core.metrics import Metrics
-from async_core.report import progress_line
+from async_core.http.client import ApiClient, Page, url_for
+from async_core.run.bridge import Bridge, LastPage, PageLost, Rows, Slot
+from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
+from async_core.run.metrics import Metrics
+from async_core.run.report import progress_line
 from async_core.settings import Settings
-from async_core.tables import TABLES, TableSpec
+from async_core.source.spec import TABLES, TableSpec
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 

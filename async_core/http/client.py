@@ -21,7 +21,6 @@ from typing import Any, Protocol
 
 import aiohttp
 
-from async_core.breaker import CircuitBreaker
 from async_core.errors import (
     CircuitOpenError,
     FatalError,
@@ -29,9 +28,9 @@ from async_core.errors import (
     RetryableError,
     WaitTooLongError,
 )
-from async_core.gate import WaitGate, make_rate_limiter
-from async_core.metrics import Metrics
-from async_core.responses import (
+from async_core.http.breaker import CircuitBreaker
+from async_core.http.pacing import WaitGate, make_rate_limiter
+from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     THROTTLING_STATUSES,
@@ -42,7 +41,8 @@ from async_core.responses import (
     too_large,
     total_count,
 )
-from async_core.retry import Backoff, RetryBudget, server_delay
+from async_core.http.retry import Backoff, RetryBudget, server_delay
+from async_core.run.metrics import Metrics
 from async_core.settings import Settings
 
 MIB = 1024 * 1024

@@ -16,7 +16,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 from async_core.errors import AuthenticationError, FatalError, RetryableError
-from async_core.hints import parse_wait_hint
+from async_core.http.hints import parse_wait_hint
 
 RETRYABLE_STATUSES = frozenset({408, 425, 429, 500, 502, 503, 504})
 # Statuses that say "slow down" rather than "I am broken": they do not count against the breaker.

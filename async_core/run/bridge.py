@@ -21,10 +21,10 @@ import threading
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from async_core.ledger import ErrorRecord
-from async_core.metrics import Metrics
-from async_core.state import SyncState
-from async_core.tables import SYNC_ERRORS, SYNC_RUNS
+from async_core.run.ledger import ErrorRecord
+from async_core.run.metrics import Metrics
+from async_core.run.state import SyncState
+from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 
 
 class Sink(Protocol):
