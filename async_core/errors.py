@@ -6,12 +6,13 @@
     │   ├── RetryableError          worth another attempt: timeouts, resets, 408/425/429/5xx, bad or cut JSON
     │   │   └── CircuitOpenError    the host's breaker refused the request without touching the network
     │   └── FatalError              another attempt cannot help: other 4xx, a refused redirect, a body too large
-    │       └── AuthenticationError 401 / 403: every request will fail the same way
+    │       ├── AuthenticationError 401 / 403: every request will fail the same way
+    │       └── ForeignOriginError  a next link or redirect leaves the source's origin: refused, no credential sent
     ├── WaitTooLongError            the server (or the breaker) asks for a wait longer than `max_wait_seconds`
     ├── RecordError                 one record cannot be validated or transformed (goes to `sync_errors`)
     └── SyncStopped                 the sync must stop: a threshold was passed or a CRITICAL error happened
 
-aiohttp's exceptions are translated into this tree in one place, `client.py`, with `raise ... from exc`.
+aiohttp's exceptions are translated into this tree in one place, `http/client.py`, with `raise ... from exc`.
 `asyncio.CancelledError` is never caught here without being re-raised.
 """
 
@@ -74,6 +75,10 @@ class FatalError(FetchError):
 
 class AuthenticationError(FatalError):
     """The server refused the credentials (401 or 403)."""
+
+
+class ForeignOriginError(FatalError):
+    """A URL the connector did not build (a next link, a redirect) points off the source's origin."""
 
 
 class WaitTooLongError(ConnectorError):

@@ -136,7 +136,7 @@ async def _fetch_side(settings: Settings, *, bridge: Bridge, ledger: ErrorLedger
     bridge.bind(asyncio.get_running_loop())
     started = time.monotonic()
     async with _api_base_url(settings) as base_url, make_session(settings) as session:
-        client = ApiClient(settings, session, metrics=metrics)
+        client = ApiClient(settings, session, base_url=base_url, metrics=metrics)
         engine = Engine(
             settings, base_url=base_url, client=client, bridge=bridge, ledger=ledger, metrics=metrics, log=log.info
         )

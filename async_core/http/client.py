@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
@@ -25,6 +25,7 @@ from async_core.errors import (
     CircuitOpenError,
     FatalError,
     FetchError,
+    ForeignOriginError,
     RetryableError,
     WaitTooLongError,
 )
@@ -35,11 +36,10 @@ from async_core.http.responses import (
     REDIRECT_STATUSES,
     THROTTLING_STATUSES,
     check_status,
-    decode_rows,
+    decode_json,
     origin,
     redirect_target,
     too_large,
-    total_count,
 )
 from async_core.http.retry import Backoff, RetryBudget, server_delay
 from async_core.run.metrics import Metrics
@@ -49,22 +49,36 @@ MIB = 1024 * 1024
 
 
 @dataclasses.dataclass(frozen=True)
-class Page:
-    """A successful response: the rows, and what it says about the rest of the collection."""
+class Response:
+    """A successful response: its decoded JSON body and what the paginator may read from its headers."""
 
-    rows: list[Any]
-    total: int | None  # X-Total-Count, when the server sends it
-    next_url: str | None  # the Link header's rel="next", when the server sends it
-    has_links: bool  # the response had a Link header (so no rel="next" means this was the last page)
-    attempts: int
+    body: Any  # the decoded JSON document
+    headers: Mapping[str, str]
+    url: str  # the URL that answered (after same-origin redirects)
+    links: Mapping[str, str]  # the Link header's targets by rel, absolute
+    attempts: int = 1
     recovered_from: str | None = None  # the last error before success, when a retry was needed
 
 
-class ApiClient:
-    """Fetches JSON arrays from one host, with every resilience mechanism of the connector.
+@dataclasses.dataclass(frozen=True)
+class Request:
+    """One request as the source layer asks for it. `credentials` are headers sent only to the home origin."""
 
-    One breaker, one wait gate and one limiter per client; a sync has one client, so they are per host.
-    Only the event loop thread uses it.
+    url: str
+    method: str = "GET"
+    credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    json_body: Any = None  # for a POST (a session login)
+
+
+class ApiClient:
+    """Fetches JSON documents from one origin, with every resilience mechanism of the connector.
+
+    One breaker, one wait gate and one limiter per client; a sync has one client per source, so they are per
+    host. Only the event loop thread uses it.
+
+    Every URL is checked against the home origin (scheme, host, port of `base_url`) before it leaves: a URL on
+    another origin is refused (`ForeignOriginError`) unless its host is in `allowed_hosts`, and even then it goes
+    without the request's credentials.
     """
 
     def __init__(
@@ -72,7 +86,9 @@ class ApiClient:
         settings: Settings,
         session: aiohttp.ClientSession,
         *,
+        base_url: str,
         metrics: Metrics,
+        allowed_hosts: frozenset[str] = frozenset(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
@@ -96,15 +112,18 @@ class ApiClient:
             max_delay=settings.max_delay,
             rng=rng,
         )
-        self._origin = origin(settings.base_url)
+        self._origin = origin(base_url)
+        self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._max_bytes = int(settings.max_response_mb * MIB)
 
-    async def fetch(self, url: str) -> Page:
-        """GETs `url` until it gives a JSON array, or raises a `FetchError` / `WaitTooLongError`.
+    async def fetch(self, request: Request | str) -> Response:
+        """Sends `request` until it gives a JSON document, or raises a `FetchError` / `WaitTooLongError`.
 
         Retries `RetryableError`s up to `max_retries` times, while the retry budget allows; waits for an open
         breaker (not an attempt) for at most `max_wait_seconds` in all.
         """
+        if isinstance(request, str):
+            request = Request(request)
         settings = self._settings
         self.budget.note_request()
         attempts = 0
@@ -114,7 +133,7 @@ class ApiClient:
         last_error: FetchError | None = None
         while True:
             try:
-                page = await self._attempt(url)
+                response = await self._attempt(request)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
                 if breaker_waited + exc.retry_in > settings.max_wait_seconds:
@@ -154,9 +173,9 @@ class ApiClient:
             if retries:
                 self._metrics.retries_succeeded += 1
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
+            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered)
 
-    async def _attempt(self, url: str) -> Page:
+    async def _attempt(self, request: Request) -> Response:
         """One attempt. Inside a worker slot, in this order: the rate limiter, the shared wait gate, the breaker
         (raises `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the
         request leaves, so that requests queued for a slot when a 429 or an outage arrived do not slip through.
@@ -173,7 +192,7 @@ class ApiClient:
             self._metrics.in_flight += 1
             try:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
-                    page = await self._get(url)
+                    response = await self._exchange(request)
             except TimeoutError as exc:
                 timeout = RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s")
                 settle(permit, timeout)
@@ -183,21 +202,31 @@ class ApiClient:
                 raise
             else:
                 settle(permit, None)
-                return page
+                return response
             finally:
                 self._metrics.in_flight -= 1
                 if permit:
                     permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
 
-    async def _get(self, url: str) -> Page:
-        """The HTTP exchange, with same-origin redirects followed by hand (credentials never leave the origin)."""
+    async def _exchange(self, request: Request) -> Response:
+        """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
+        url = request.url
+        method = request.method
         for _ in range(MAX_REDIRECTS + 1):
+            headers = self._headers_for(url, request.credentials)
             try:
-                async with self._session.get(url, allow_redirects=False) as response:
+                async with self._session.request(
+                    method, url, headers=headers, json=request.json_body, allow_redirects=False
+                ) as response:
                     if response.status in REDIRECT_STATUSES:
-                        url = redirect_target(url, response.status, response.headers.get("Location"), self._origin)
+                        url = redirect_target(url, response.status, response.headers.get("Location"))
+                        if response.status == 303:
+                            method = "GET"
                         continue
-                    return await self._read_page(response)
+                    check_status(response.status, response.headers)
+                    body = decode_json(response.status, await self._read_body(response))
+                    links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
+                    return Response(body=body, headers=response.headers, url=url, links=links)
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:
@@ -208,17 +237,18 @@ class ApiClient:
                 raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
-    async def _read_page(self, response: aiohttp.ClientResponse) -> Page:
-        status = response.status
-        check_status(status, response.headers)
-        rows = decode_rows(status, await self._read_body(response))
-        total = total_count(response.headers)
-        if total is not None:  # the engine plans from the total; parsing Link costs ~20 µs a page for nothing
-            return Page(rows=rows, total=total, next_url=None, has_links=False, attempts=1)
-        links = response.links
-        next_link = links.get("next")
-        next_url = str(next_link.get("url")) if next_link else None
-        return Page(rows=rows, total=None, next_url=next_url, has_links=bool(links), attempts=1)
+    def _headers_for(self, url: str, credentials: Mapping[str, str]) -> Mapping[str, str] | None:
+        """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere."""
+        target = origin(url)
+        if target == self._origin:
+            return credentials or None
+        if target[1] in self._allowed_hosts and target[0] == "https":
+            return None
+        raise ForeignOriginError(
+            f"refused a URL on another origin ({target[0]}://{target[1]}:{target[2]}); only "
+            f"{self._origin[0]}://{self._origin[1]}:{self._origin[2]} is trusted: pagination links and redirects "
+            "must stay there (or the host must be listed as allowed, and then no credentials are sent)"
+        )
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The body, refused as soon as it is larger than `max_response_mb` (memory stays bounded)."""
@@ -255,12 +285,7 @@ def settle(permit: Settleable | None, error: FetchError | None) -> None:
         permit.failure()
 
 
-def session_headers(settings: Settings) -> dict[str, str]:
-    """Headers sent with every request; the API key only as a bearer token."""
-    headers = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
-    if settings.api_key:
-        headers["Authorization"] = f"Bearer {settings.api_key}"
-    return headers
+SESSION_HEADERS = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
 
 
 def make_session(settings: Settings) -> aiohttp.ClientSession:
@@ -268,15 +293,7 @@ def make_session(settings: Settings) -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
     return aiohttp.ClientSession(
         connector=connector,
-        headers=session_headers(settings),
+        headers=SESSION_HEADERS,
         cookie_jar=aiohttp.DummyCookieJar(),
         raise_for_status=False,
     )
-
-
-def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:
-    """The URL of one page in json-server's convention (`?_page=N&_limit=M`); the whole collection when
-    `page_size` is 0."""
-    if page is None or settings.page_size == 0:
-        return f"{base_url}{path}"
-    return f"{base_url}{path}?_page={page}&_limit={settings.page_size}"

@@ -34,12 +34,13 @@ def origin(url: str) -> Origin:
     return parts.scheme, (parts.hostname or "").lower(), port
 
 
-def redirect_target(url: str, status: int, location: str | None, allowed: Origin) -> str:
-    """Where a redirect leads, refused (`FatalError`) when it leaves the `allowed` origin: credentials stay home."""
+def redirect_target(url: str, status: int, location: str | None, allowed: Origin | None = None) -> str:
+    """Where a redirect leads. With `allowed`, refused (`FatalError`) when it leaves that origin (the threaded
+    baseline's check; the async client checks every URL it sends, redirects included, against its origin)."""
     if not location:
         raise FatalError(f"redirect {status} without a Location", status=status)
     target = urljoin(url, location)
-    if origin(target) != allowed:
+    if allowed is not None and origin(target) != allowed:
         raise FatalError(
             f"redirect to another origin refused ({origin(target)}): credentials are not sent there", status=status
         )
@@ -63,6 +64,16 @@ def check_status(status: int, headers: Mapping[str, str]) -> None:
 
 def too_large(status: int, max_response_mb: float) -> FatalError:
     return FatalError(f"response larger than max_response_mb ({max_response_mb:g} MB)", status=status)
+
+
+def decode_json(status: int, body: bytes) -> Any:
+    """The JSON document of a response body."""
+    try:
+        return json.loads(body)
+    except ValueError as exc:  # UnicodeDecodeError is a ValueError too
+        raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
+    except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time
+        raise FatalError("JSON nested too deeply to decode", status=status) from exc
 
 
 def decode_rows(status: int, body: bytes) -> list[Any]:

@@ -11,6 +11,7 @@ the other tables go on), or stop the sync (`SyncStopped` cancels every task; not
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 import functools
 import math
@@ -19,7 +20,8 @@ from collections.abc import Callable
 from typing import Any
 
 from async_core.errors import FatalError, RecordError, SyncStopped, WaitTooLongError
-from async_core.http.client import ApiClient, Page, url_for
+from async_core.http.client import ApiClient, Request, Response
+from async_core.http.responses import total_count
 from async_core.run.bridge import Bridge, LastPage, PageLost, Rows, Slot
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.run.metrics import Metrics
@@ -161,7 +163,9 @@ class Engine:
         """Fetches one page and hands it to the bridge with its slot. Returns None when the page is lost."""
         table = self._metrics.table(spec.name)
         try:
-            page = await self._client.fetch(url or url_for(self._settings, self._base_url, spec.path, number))
+            target = url or url_for(self._settings, self._base_url, spec.path, number)
+            credentials = {"Authorization": f"Bearer {self._settings.api_key}"} if self._settings.api_key else {}
+            page = _as_page(await self._client.fetch(Request(target, credentials=credentials)))
         except Exception as exc:  # ours (HIGH/CRITICAL by type), or a bug (CRITICAL with traceback)
             self._page_lost(spec, number, slot, exc)
             return None
@@ -226,6 +230,37 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise _TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A json-server page: its rows, and what the response says about the rest of the collection."""
+
+    rows: list[Any]
+    total: int | None
+    next_url: str | None
+    has_links: bool
+    attempts: int
+    recovered_from: str | None
+
+
+def _as_page(response: Response) -> Page:
+    if not isinstance(response.body, list):
+        raise FatalError(f"expected a JSON array, got {type(response.body).__name__}")
+    return Page(
+        rows=response.body,
+        total=total_count(response.headers),
+        next_url=response.links.get("next"),
+        has_links=bool(response.links),
+        attempts=response.attempts,
+        recovered_from=response.recovered_from,
+    )
+
+
+def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:
+    if page is None or settings.page_size == 0:
+        return f"{base_url}{path}"
+    return f"{base_url}{path}?_page={page}&_limit={settings.page_size}"
 
 
 def _release_unused(slot: Slot, _task: asyncio.Task[Any]) -> None:

@@ -31,7 +31,7 @@ from async_core.errors import (
     RetryableError,
     WaitTooLongError,
 )
-from async_core.http.client import Page, session_headers, settle
+from async_core.http.client import SESSION_HEADERS, settle
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -52,6 +52,18 @@ from benchmarks.threaded.limits import ThreadedWaitGate, make_paced_limiter
 MIB = 1024 * 1024
 Session = Any  # requests.Session (requests is imported by name: see benchmarks/devtools.py)
 Response = Any  # requests.Response
+
+
+@dataclasses.dataclass(frozen=True)
+class Page:
+    """A successful response: the rows, and what it says about the rest of the collection."""
+
+    rows: list[Any]
+    total: int | None  # X-Total-Count, when the server sends it
+    next_url: str | None  # the Link header's rel="next", when the server sends it
+    has_links: bool  # the response had a Link header (so no rel="next" means this was the last page)
+    attempts: int
+    recovered_from: str | None = None  # the last error before success, when a retry was needed
 
 
 class ThreadedApiClient:
@@ -101,7 +113,9 @@ class ThreadedApiClient:
         if session is None:
             session = requests.Session()
             session.trust_env = False
-            session.headers.update(session_headers(self._settings))
+            session.headers.update(SESSION_HEADERS)
+            if self._settings.api_key:
+                session.headers["Authorization"] = f"Bearer {self._settings.api_key}"
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)

@@ -28,13 +28,12 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from typing import Any
 
 from async_core.errors import ConnectorError, RecordError, WaitTooLongError
-from async_core.http.client import Page, url_for
 from async_core.run.bridge import Sink, dead_letter_row
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
 from async_core.sync import Log, SyncResult
-from benchmarks.threaded.client import ThreadedApiClient
+from benchmarks.threaded.client import Page, ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters
 
 
@@ -327,3 +326,11 @@ class ThreadedEngine:
                 "sync_status": status,
             }
         )
+
+
+def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:
+    """The URL of one page in json-server's convention (`?_page=N&_limit=M`); the whole collection when
+    `page_size` is 0."""
+    if page is None or settings.page_size == 0:
+        return f"{base_url}{path}"
+    return f"{base_url}{path}?_page={page}&_limit={settings.page_size}"

@@ -267,8 +267,8 @@ def test_a_redirect_to_another_origin_is_not_followed(target: str) -> None:
     assert first_saw == ["Bearer redirect-test-key"]
     assert len(seen.requests) == 1
     [error] = run.sink.rows("sync_errors")
-    assert (error["page"], error["severity"], error["error_type"]) == (1, "HIGH", "FatalError")
-    assert error["message"].startswith("redirect to another origin refused")
+    assert (error["page"], error["severity"], error["error_type"]) == (1, "HIGH", "ForeignOriginError")
+    assert error["message"].startswith("refused a URL on another origin")
 
 
 def test_a_redirect_within_the_origin_is_followed_with_the_key() -> None:
