@@ -11,12 +11,12 @@ from fivetran_connector_sdk import Connector
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from async_core import ConfigurationError, run_sync, schema_for, schema_tables
+from async_core import ConfigurationError, StateError, run_sync, schema_for, schema_selection
 
 
 def schema(configuration: dict) -> list:
-    """The configured tables with their column types, plus `sync_runs` and `sync_errors`."""
-    return schema_for(schema_tables(configuration))
+    """The configured source's tables with their column types, plus `sync_runs` and `sync_errors`."""
+    return schema_for(*schema_selection(configuration))
 
 
 def update(configuration: dict, state: dict) -> None:
@@ -25,6 +25,9 @@ def update(configuration: dict, state: dict) -> None:
         result = run_sync(configuration, state, sink=op, log=log)
     except ConfigurationError as error:
         op.error(f"invalid configuration: {error}")
+        return
+    except StateError as error:
+        op.error(f"cannot resume: {error}")
         return
     log.info("sync summary: " + json.dumps(result.summary, sort_keys=True))
     if result.status == "failed":

@@ -1,7 +1,8 @@
 """asyncio engine of the connector: settings, resilient client, engine, SDK bridge, checkpoints, report.
 
-The data path, one module per step: settings -> sync -> engine -> client (gate, breaker, limiter, retry) ->
-tables (transform) -> bridge -> the SDK.
+The data path, one package per seam: settings -> sync -> run/engine (run/walk: pagination that never lies) ->
+http/client (gate, breaker, limiter, retry) -> source/ (records, paginator facts, transform) -> run/bridge -> the
+SDK. A source (`sources/<name>.py`) declares an API with the public API of `async_core.source`.
 """
 
 from async_core.errors import (
@@ -14,15 +15,16 @@ from async_core.errors import (
     RecordError,
     RetryableError,
     Severity,
+    StateError,
     SyncStopped,
     WaitTooLongError,
 )
-from async_core.settings import Settings, parse_settings, schema_tables
-from async_core.source.spec import TABLES, Column, TableSpec, schema_for
+from async_core.settings import Settings, parse_settings, schema_selection
+from async_core.source.catalogue import load_source
+from async_core.source.spec import Column, Source, TableSpec, schema_for
 from async_core.sync import StdLog, SyncResult, run_sync
 
 __all__ = [
-    "TABLES",
     "AuthenticationError",
     "CircuitOpenError",
     "Column",
@@ -34,13 +36,16 @@ __all__ = [
     "RetryableError",
     "Settings",
     "Severity",
+    "Source",
+    "StateError",
     "StdLog",
     "SyncResult",
     "SyncStopped",
     "TableSpec",
     "WaitTooLongError",
+    "load_source",
     "parse_settings",
     "run_sync",
     "schema_for",
-    "schema_tables",
+    "schema_selection",
 ]

@@ -2,6 +2,7 @@
 
     ConnectorError                  anything this package raises on purpose
     ├── ConfigurationError          a configuration value is wrong (names the key, the value, what is allowed)
+    ├── StateError                  the saved state is of a version this connector does not know
     ├── FetchError                  a request did not give usable data
     │   ├── RetryableError          worth another attempt: timeouts, resets, 408/425/429/5xx, bad or cut JSON
     │   │   └── CircuitOpenError    the host's breaker refused the request without touching the network
@@ -79,6 +80,10 @@ class AuthenticationError(FatalError):
 
 class ForeignOriginError(FatalError):
     """A URL the connector did not build (a next link, a redirect) points off the source's origin."""
+
+
+class StateError(ConnectorError):
+    """The saved state cannot be resumed (an unknown version): never silently treated as ours."""
 
 
 class WaitTooLongError(ConnectorError):

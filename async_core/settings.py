@@ -16,11 +16,11 @@ from urllib.parse import urlsplit
 
 from async_core.errors import ConfigurationError
 from async_core.http.retry import Jitter, RetryStrategy
-from async_core.source.spec import TABLES
+from async_core.source.catalogue import DEFAULT_SOURCE, load_source
+from async_core.source.spec import ConfigKey, Source
 
 PLAYGROUND = "playground"
 PLAYGROUND_PROFILES = ("none", "flaky")
-DEFAULT_TABLES = ("users", "posts", "comments")
 
 T = TypeVar("T")
 
@@ -29,8 +29,9 @@ T = TypeVar("T")
 class Settings:
     """Everything a sync is configured with. Defaults follow the threaded example where it has one."""
 
-    base_url: str = PLAYGROUND  # "playground" starts the embedded server; anything else is a real API
-    tables: tuple[str, ...] = DEFAULT_TABLES
+    source: str = DEFAULT_SOURCE  # a module of sources/
+    base_url: str = ""  # "" = the source's; "playground" starts the embedded server; anything else is a real API
+    tables: tuple[str, ...] = ()  # () = the source's default tables
     page_size: int = 25  # rows per request (`_limit`); 0 fetches each collection in one request
     max_workers: int = 3  # requests in flight at once, for the whole sync
     error_threshold_per_thread: int = 5  # errors (MEDIUM and above) a table may have before it stops
@@ -49,7 +50,8 @@ class Settings:
     requests_per_second: float = 0.0  # 0 = no proactive limit
     max_response_mb: float = 50.0
     checkpoint_every_rows: int = 5000  # each checkpoint costs the SDK a flush (~0.2 s under fivetran debug)
-    api_key: str = dataclasses.field(default="", repr=False)  # never printed
+    max_pages_per_table: int = 100_000  # a walk that goes further stops with an error: no paging without bound
+    lost_page_syncs: int = 3  # a page lost in this many consecutive syncs fails the sync (someone must look)
     allow_insecure_http: bool = False
     playground_faults: str = "flaky"
     playground_scale: int = 1
@@ -58,9 +60,18 @@ class Settings:
     # Retry-After forms), a 503 and a connection reset, so the first `make debug` shows the error handling at work.
     playground_seed: int = 59
 
+    # The source's own keys (credentials, options), by name: never printed.
+    source_values: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    catalogue: Source = dataclasses.field(default_factory=lambda: load_source(DEFAULT_SOURCE), repr=False)
+
     @property
     def uses_playground(self) -> bool:
-        return self.base_url == PLAYGROUND
+        return self.api_base_url == PLAYGROUND
+
+    @property
+    def api_base_url(self) -> str:
+        """The configured `base_url`, or the source's own."""
+        return self.base_url or self.catalogue.base_url
 
 
 def _integer(low: int, high: int) -> Callable[[str, str], int]:
@@ -108,13 +119,14 @@ def _choice(enum_type: Callable[[str], T], allowed: tuple[str, ...]) -> Callable
     return parse
 
 
-def _tables(key: str, raw: str) -> tuple[str, ...]:
+def _tables(source: Source, raw: str) -> tuple[str, ...]:
+    allowed = ", ".join(source.table_names)
     names = [name.strip().lower() for name in raw.split(",") if name.strip()]
     if not names:
-        raise ConfigurationError(key, raw, f"expected a comma-separated list of tables from {', '.join(TABLES)}")
-    unknown = [name for name in names if name not in TABLES]
+        raise ConfigurationError("tables", raw, f"expected a comma-separated list of tables from {allowed}")
+    unknown = [name for name in names if name not in source.table_names]
     if unknown:
-        raise ConfigurationError(key, raw, f"unknown table {unknown[0]!r}; expected tables from {', '.join(TABLES)}")
+        raise ConfigurationError("tables", raw, f"unknown table {unknown[0]!r}; expected tables from {allowed}")
     return tuple(dict.fromkeys(names))  # keeps the order given, drops repeats
 
 
@@ -146,8 +158,9 @@ def _profile(key: str, raw: str) -> str:
 
 # One line per key: how its string becomes a typed value. The order is the order of the README's table.
 PARSERS: dict[str, Callable[[str, str], Any]] = {
+    "source": lambda key, raw: raw.strip(),  # checked by loading it (see parse_settings)
     "base_url": _base_url,
-    "tables": _tables,
+    "tables": lambda key, raw: raw,  # checked against the source's tables (see parse_settings)
     "page_size": _integer(0, 10_000),
     "max_workers": _integer(1, 512),
     "error_threshold_per_thread": _integer(1, 1_000_000),
@@ -166,7 +179,8 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "requests_per_second": _number(0.0, 100_000.0),
     "max_response_mb": _number(0.0, 4096.0, low_open=True),
     "checkpoint_every_rows": _integer(1, 10_000_000),
-    "api_key": _secret,
+    "max_pages_per_table": _integer(1, 100_000_000),
+    "lost_page_syncs": _integer(1, 1000),
     "allow_insecure_http": _boolean,
     "playground_faults": _profile,
     "playground_scale": _integer(1, 1000),
@@ -180,22 +194,46 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
 
     Raises `ConfigurationError` for the first bad value (a value that is not a string is bad: the SDK only ever
     passes strings). Missing keys take the defaults. Keys whose value is an empty string take the default too,
-    except `tables` and `base_url`, which must say something when given.
+    except `tables`, which must say something when given. The source (key `source`) is loaded first: its tables
+    and its own keys (credentials) are checked against it.
     """
-    values: dict[str, Any] = {}
-    for key, parse in PARSERS.items():
-        if key not in configuration:
-            continue
-        raw = configuration[key]
+    for key, raw in configuration.items():
         if not isinstance(raw, str):
             raise ConfigurationError(key, raw, "expected a string (configuration.json holds every value as a string)")
-        if raw.strip() == "" and key not in ("tables", "base_url", "api_key"):
+    raw_source = str(configuration.get("source", "")).strip() or DEFAULT_SOURCE
+    source = load_source(raw_source)
+    values: dict[str, Any] = {"source": raw_source, "catalogue": source}
+    for key, parse in PARSERS.items():
+        if key not in configuration or key == "source":
+            continue
+        raw = str(configuration[key])
+        if raw.strip() == "" and key != "tables":
             continue
         values[key] = parse(key, raw)
+    values["tables"] = (
+        _tables(source, values["tables"]) if "tables" in values else source.default_tables or source.table_names
+    )
+    source_keys: dict[str, ConfigKey | ConfigKeyLike] = {key.name: key for key in source.keys}
+    for table in values["tables"]:
+        for key in source.auth_for(source.table(table)).config_keys():
+            source_keys.setdefault(key, ConfigKeyLike(key))
+    values["source_values"] = {
+        name: _secret(name, str(configuration[name])) if getattr(spec, "secret", True) else str(configuration[name])
+        for name, spec in source_keys.items()
+        if name in configuration
+    }
     settings = Settings(**values)
     _check_together(settings)
-    unknown = sorted(set(configuration) - set(PARSERS))
+    unknown = sorted(set(configuration) - set(PARSERS) - set(source_keys))
     return settings, unknown
+
+
+@dataclasses.dataclass(frozen=True)
+class ConfigKeyLike:
+    """A key an auth reads that the source did not list in `keys`: a secret."""
+
+    name: str
+    secret: bool = True
 
 
 def _check_together(settings: Settings) -> None:
@@ -204,13 +242,15 @@ def _check_together(settings: Settings) -> None:
         raise ConfigurationError(
             "max_delay", f"{settings.max_delay:g}", f"expected at least base_delay ({settings.base_delay:g})"
         )
+    if not settings.api_base_url:
+        raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")
     if settings.uses_playground:
         return
-    parts = urlsplit(settings.base_url)
+    parts = urlsplit(settings.api_base_url)
     if parts.scheme == "http" and not settings.allow_insecure_http and not _is_loopback(parts.hostname or ""):
         raise ConfigurationError(
             "base_url",
-            settings.base_url,
+            settings.api_base_url,
             'plain http is only allowed to a loopback host; use https, or set allow_insecure_http to "true"',
         )
 
@@ -224,13 +264,19 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def schema_tables(configuration: Mapping[str, object]) -> tuple[str, ...]:
-    """The tables `schema()` declares: those configured, or the defaults when the value is not valid
-    (`update()` reports the bad value; `schema()` must not fail with a traceback first)."""
-    raw = configuration.get("tables")
-    if not isinstance(raw, str):
-        return DEFAULT_TABLES
+def schema_selection(configuration: Mapping[str, object]) -> tuple[Source, tuple[str, ...]]:
+    """The source and tables `schema()` declares. A bad value falls back to the default source or its default
+    tables (`update()` reports the bad value with one clear line; `schema()` must not fail with a traceback first).
+    """
     try:
-        return _tables("tables", raw)
+        source = load_source(str(configuration.get("source", "")).strip() or DEFAULT_SOURCE)
     except ConfigurationError:
-        return DEFAULT_TABLES
+        source = load_source(DEFAULT_SOURCE)
+    default = source.default_tables or source.table_names
+    raw = configuration.get("tables")
+    if not isinstance(raw, str) or not raw.strip():
+        return source, default
+    try:
+        return source, _tables(source, raw)
+    except ConfigurationError:
+        return source, default

@@ -17,15 +17,17 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
-from async_core.run.bridge import Bridge, Crashed, Finish, Outcome, Sink
-from async_core.run.engine import Engine
-from async_core.run.ledger import ErrorLedger
+from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.engine import Engine, TableStart
+from async_core.run.ledger import ErrorLedger, record_for
 from async_core.run.metrics import Metrics
 from async_core.run.report import build_summary
 from async_core.run.state import SyncState
+from async_core.run.walk import WalkStart
 from async_core.settings import Settings, parse_settings
 
 
@@ -89,12 +91,15 @@ def run_sync(
     ledger = ErrorLedger(
         per_table_threshold=settings.error_threshold_per_thread, total_threshold=settings.total_error_threshold
     )
+    source = settings.catalogue
+    specs = [source.table(name) for name in settings.tables]
     sync_state = SyncState.resume(
-        state, tables=settings.tables, page_size=settings.page_size, now=started_at.isoformat()
+        state, tables=[(s.name, s.cursor, s.parent is not None) for s in specs], now=started_at.isoformat()
     )
-    resumed = {name: p.next_page for name, p in sync_state.tables.items() if p.next_page > 1 or p.complete}
+    starts = table_starts(sync_state)
+    resumed = {name: start.walk.next_page for name, start in starts.items() if start.walk.next_page > 1}
     if resumed:
-        log.info(f"resuming the cycle started {sync_state.started_at}: {resumed}")
+        log.info(f"resuming open passes at pages {resumed}")
     bridge = Bridge(
         sink,
         sync_state,
@@ -103,13 +108,14 @@ def run_sync(
         metrics=metrics,
         capacity=2 * settings.max_workers + 8,
         checkpoint_every_rows=settings.checkpoint_every_rows,
+        lost_page_syncs=settings.lost_page_syncs,
     )
     log.info(
-        f"sync {sync_id}: tables {', '.join(settings.tables)}; {settings.max_workers} workers; "
-        f"base_url {settings.base_url}"
+        f"sync {sync_id}: source {settings.source}, tables {', '.join(settings.tables)}; "
+        f"{settings.max_workers} workers; base_url {redacted_url(settings.api_base_url)}"
     )
     loop_thread = _LoopThread(
-        lambda: _fetch_side(settings, bridge=bridge, ledger=ledger, metrics=metrics, log=log),
+        lambda: _fetch_side(settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log),
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
     )
@@ -131,24 +137,83 @@ def run_sync(
     )
 
 
-async def _fetch_side(settings: Settings, *, bridge: Bridge, ledger: ErrorLedger, metrics: Metrics, log: Log) -> None:
-    """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge."""
+def table_starts(state: SyncState) -> dict[str, TableStart]:
+    """Where each table starts, read before the loop starts (afterwards only the SDK thread reads the state)."""
+    starts: dict[str, TableStart] = {}
+    for name, table in state.tables.items():
+        if table.child:
+            marks = {unit: table.unit_since(unit) for unit in table.parent_marks}
+            starts[name] = TableStart(
+                done=frozenset(table.done),
+                parent_since={unit: since for unit, since in marks.items() if since is not None},
+            )
+        else:
+            walk = table.walk_for(None)
+            starts[name] = TableStart(
+                walk=WalkStart(next_page=walk.next_page, size=walk.size, resume=walk.resume, since=table.since)
+            )
+    return starts
+
+
+async def _fetch_side(
+    settings: Settings,
+    *,
+    starts: Mapping[str, TableStart],
+    bridge: Bridge,
+    ledger: ErrorLedger,
+    metrics: Metrics,
+    log: Log,
+) -> None:
+    """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge.
+
+    Anything unexpected (a bug outside a page's fetch) ends the sync like a CRITICAL error: recorded with its
+    traceback, what was handed over is checkpointed, and the sync fails with one line.
+    """
     bridge.bind(asyncio.get_running_loop())
     started = time.monotonic()
-    async with _api_base_url(settings) as base_url, make_session(settings) as session:
-        client = ApiClient(settings, session, base_url=base_url, metrics=metrics)
-        engine = Engine(
-            settings, base_url=base_url, client=client, bridge=bridge, ledger=ledger, metrics=metrics, log=log.info
-        )
-        status, message = "succeeded", None
-        try:
-            await engine.run()
-        except SyncStopped as exc:
-            status, message = "failed", str(exc)
-        if status == "succeeded" and any(t.status != "complete" for t in metrics.tables.values()):
-            status = "partial"
-            message = "some pages could not be fetched; they are in sync_errors and the next sync fetches them"
-    breaker = client.breaker
+    breaker = None
+    status, message = "succeeded", None
+    try:
+        async with _api_base_url(settings) as base_url, make_session(settings) as session:
+            client = ApiClient(
+                settings,
+                session,
+                base_url=base_url,
+                metrics=metrics,
+                allowed_hosts=settings.catalogue.allowed_hosts,
+            )
+            breaker = client.breaker
+            engine = Engine(
+                settings,
+                source=settings.catalogue,
+                starts=starts,
+                base_url=base_url,
+                client=client,
+                bridge=bridge,
+                ledger=ledger,
+                metrics=metrics,
+                log=log.info,
+            )
+            try:
+                await engine.run()
+            except SyncStopped as exc:
+                status, message = "failed", str(exc)
+            unreachable = engine.unreachable
+            if status == "succeeded" and unreachable:
+                name, error = next(iter(unreachable.items()))
+                status = "failed"
+                message = (
+                    f"nothing could be fetched: every table's first request failed ({name}: {error}); "
+                    "check base_url and the tables' paths"
+                )
+    except Exception as exc:  # a bug, or a failure outside any page: CRITICAL, with its traceback
+        crash = record_for(exc, table="(sync)")
+        ledger.record(crash)
+        bridge.put(Noted(crash))
+        status, message = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+    if status == "succeeded" and any(t.status != "complete" for t in metrics.tables.values()):
+        status = "partial"
+        message = _partial_message(metrics)
 
     def summary() -> dict[str, Any]:
         return build_summary(
@@ -162,11 +227,29 @@ async def _fetch_side(settings: Settings, *, bridge: Bridge, ledger: ErrorLedger
     bridge.put(Finish(status=status, message=message, summary=summary))
 
 
+def _partial_message(metrics: Metrics) -> str:
+    incomplete = sorted(name for name, table in metrics.tables.items() if table.status != "complete")
+    return (
+        f"tables {', '.join(incomplete)} are incomplete: pages could not be fetched (they are in sync_errors); "
+        "the next sync fetches them again"
+    )
+
+
+def redacted_url(url: str) -> str:
+    """`url` without user info (a password there is refused by the settings; this is the second line)."""
+    parts = urlsplit(url)
+    if parts.username is None and parts.password is None:
+        return url
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, parts.query, parts.fragment))
+
+
 @contextlib.asynccontextmanager
 async def _api_base_url(settings: Settings) -> AsyncIterator[str]:
     """The base URL of the API: the embedded playground, started for this sync, or the configured one."""
     if not settings.uses_playground:
-        yield settings.base_url
+        yield settings.api_base_url
         return
     from async_core.playground import Playground, profile  # only a playground sync needs the server code
 

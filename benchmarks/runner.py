@@ -26,8 +26,8 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from async_core.source.spec import TABLES
 from benchmarks.server import ROOT, Playground, page_counts, row_counts, running_playground
+from sources.jsonplaceholder import TABLES
 
 ENGINES = ("async", "threads")
 ALL_TABLES = tuple(TABLES)

@@ -20,8 +20,8 @@ import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 
-from async_core.source.spec import TABLES
 from benchmarks.devtools import requests
+from sources.jsonplaceholder import TABLES
 
 ROOT = Path(__file__).resolve().parents[1]
 LISTENING = re.compile(r"playground listening on (http://\S+)")

@@ -26,7 +26,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from async_core import StdLog, run_sync, schema_for, schema_tables
+from async_core import StdLog, run_sync, schema_for, schema_selection
 from async_core.run.bridge import Sink
 from async_core.settings import parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
@@ -93,7 +93,7 @@ def _sdk() -> Any:
 
 
 def _schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
-    return schema_for(schema_tables(configuration))
+    return schema_for(*schema_selection(configuration))
 
 
 def _debug(

@@ -116,11 +116,13 @@ class ApiClient:
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._max_bytes = int(settings.max_response_mb * MIB)
 
-    async def fetch(self, request: Request | str) -> Response:
+    async def fetch(self, request: Request | str, *, check: Callable[[Response], None] | None = None) -> Response:
         """Sends `request` until it gives a JSON document, or raises a `FetchError` / `WaitTooLongError`.
 
         Retries `RetryableError`s up to `max_retries` times, while the retry budget allows; waits for an open
-        breaker (not an attempt) for at most `max_wait_seconds` in all.
+        breaker (not an attempt) for at most `max_wait_seconds` in all. `check` judges a response that arrived
+        (the source layer's "an empty page inside the total is not the end"): what it raises is handled like the
+        same error from the server, so a `RetryableError` from it is retried.
         """
         if isinstance(request, str):
             request = Request(request)
@@ -134,6 +136,8 @@ class ApiClient:
         while True:
             try:
                 response = await self._attempt(request)
+                if check is not None:
+                    check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
                 if breaker_waited + exc.retry_in > settings.max_wait_seconds:

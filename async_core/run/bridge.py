@@ -24,6 +24,8 @@ from typing import Any, Protocol
 from async_core.run.ledger import ErrorRecord
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
+from async_core.source.incremental import Comparable
+from async_core.source.pagination import PageRequest
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 
 
@@ -37,12 +39,19 @@ class Sink(Protocol):
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
-    """A fetched page: its valid rows, and the records of its rows that failed validation."""
+    """A fetched page: its valid rows, and the records of its rows that failed validation.
+
+    `unit` is the parent key of a child table's walk (None for a plain table); `high` the page's largest cursor
+    value; `resume` the request of the next page, for walked paginators.
+    """
 
     table: str
     page: int
     rows: list[dict[str, Any]]
     rejected: list[ErrorRecord]
+    unit: str | None = None
+    high: Comparable | None = None
+    resume: PageRequest | None = None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -52,14 +61,41 @@ class PageLost:
     table: str
     page: int
     error: ErrorRecord
+    unit: str | None = None
 
 
 @dataclasses.dataclass(frozen=True)
 class LastPage:
-    """The table's last page is now known (from `X-Total-Count`, or a last page seen)."""
+    """The walk's last page is now known (from a total, or a last page seen)."""
 
     table: str
     last_page: int
+    unit: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Replan:
+    """The server caps the page size: the walk goes on at `size` from `next_page`."""
+
+    table: str
+    next_page: int
+    size: int
+    unit: str | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class Parents:
+    """A child table's parents for this pass, once listed: the pass completes when each one's walk has."""
+
+    table: str
+    keys: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Noted:
+    """An error that cost no page or record (a skipped record, a recovered retry worth keeping): to `sync_errors`."""
+
+    error: ErrorRecord
 
 
 @dataclasses.dataclass(frozen=True)
@@ -78,7 +114,7 @@ class Crashed:
     error: BaseException
 
 
-Message = Rows | PageLost | LastPage | Finish | Crashed
+Message = Rows | PageLost | LastPage | Replan | Parents | Noted | Finish | Crashed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -123,6 +159,7 @@ class Bridge:
         metrics: Metrics,
         capacity: int,
         checkpoint_every_rows: int,
+        lost_page_syncs: int = 3,
     ) -> None:
         self._sink = sink
         self.state = state
@@ -131,6 +168,7 @@ class Bridge:
         self._metrics = metrics
         self._capacity = capacity
         self._checkpoint_every_rows = checkpoint_every_rows
+        self._lost_page_syncs = lost_page_syncs
         # Batches of (message, frees a slot): what the loop sent during one of its iterations.
         self._queue: queue.SimpleQueue[list[tuple[Message, bool]]] = queue.SimpleQueue()
         self._outbox: list[tuple[Message, bool]] = []
@@ -216,22 +254,34 @@ class Bridge:
                 if freed:
                     self._free_slots(freed)
 
-    def _handle(self, message: Rows | PageLost | LastPage) -> None:
-        progress = self.state.tables[message.table]
-        if isinstance(message, LastPage):
-            progress.set_last_page(message.last_page)
-            return
-        if isinstance(message, PageLost):
+    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted) -> None:
+        if isinstance(message, Noted):
             self._dead_letter(message.error)
-            progress.mark_lost(message.page)
             return
-        for row in message.rows:
-            self._sink.upsert(message.table, row)
-        for rejected in message.rejected:
-            self._dead_letter(rejected)
-        self._metrics.table(message.table).records_written += len(message.rows)
-        progress.mark_written(message.page)
-        self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+        table = self.state.tables[message.table]
+        if isinstance(message, Parents):
+            table.set_parents(message.keys)
+            return
+        walk = table.walk_for(message.unit)
+        if isinstance(message, LastPage):
+            walk.set_last_page(message.last_page)
+        elif isinstance(message, Replan):
+            walk.replan(message.next_page, message.size)
+        elif isinstance(message, PageLost):
+            self._dead_letter(message.error)
+            walk.lost.add(message.page)
+            table.lost_this_sync += 1
+        else:
+            upsert = self._sink.upsert
+            name = message.table
+            for row in message.rows:
+                upsert(name, row)
+            for rejected in message.rejected:
+                self._dead_letter(rejected)
+            self._metrics.table(name).records_written += len(message.rows)
+            walk.mark_written(message.page, message.high, message.resume)
+            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+        table.after_page(message.unit)
         if self._rows_since_checkpoint >= self._checkpoint_every_rows:
             self._checkpoint()
 
@@ -248,12 +298,33 @@ class Bridge:
         self._rows_since_checkpoint = 0
         self.checkpoints += 1
 
+    def _count_lost_streaks(self) -> list[str]:
+        """Per table synced: a lost page that kept its pass open lengthens its streak; a completed pass ends it.
+        Returns the tables whose streak reached `lost_page_syncs`."""
+        stuck = []
+        for name, table in self.state.tables.items():
+            if table.completed_this_sync and not table.open:
+                table.lost_streak = 0
+            elif table.lost_this_sync:
+                table.lost_streak += 1
+            if table.lost_streak >= self._lost_page_syncs:
+                stuck.append(name)
+        return stuck
+
     def _dead_letter(self, error: ErrorRecord) -> None:
         self._error_ids += 1
         self._sink.upsert(SYNC_ERRORS, dead_letter_row(self._sync_id, self._error_ids, error))
 
     def _finish(self, message: Finish) -> Outcome:
         finished_at = dt.datetime.now(dt.UTC)
+        status, text = message.status, message.message
+        stuck = self._count_lost_streaks()
+        if stuck and status != "failed":
+            status = "failed"
+            text = (
+                f"pages of {', '.join(stuck)} were lost in {self._lost_page_syncs} syncs in a row (see sync_errors); "
+                "the sync fails so that someone looks"
+            )
         summary = message.summary()
         self._sink.upsert(
             SYNC_RUNS,
@@ -261,16 +332,13 @@ class Bridge:
                 "sync_id": self._sync_id,
                 "started_at": self._started_at,
                 "finished_at": finished_at,
-                "status": message.status,
+                "status": status,
                 "summary": summary,
             },
         )
-        if message.status != "failed" and self.state.all_complete:
-            self._sink.checkpoint(SyncState.completed(finished_at.isoformat()))
-        else:
-            self._sink.checkpoint(self.state.checkpoint())
+        self._sink.checkpoint(self.state.checkpoint())
         self.checkpoints += 1
-        return Outcome(status=message.status, message=message.message, summary=summary)
+        return Outcome(status=status, message=text, summary=summary)
 
 
 def dead_letter_row(sync_id: str, error_id: int, error: ErrorRecord) -> dict[str, Any]:
@@ -283,6 +351,7 @@ def dead_letter_row(sync_id: str, error_id: int, error: ErrorRecord) -> dict[str
         "record_id": error.record_id,
         "severity": error.severity.name,
         "error_type": error.error_type,
+        "rule": error.rule,
         "message": _clip(error.message + (f"\n{error.traceback}" if error.traceback else "")),
         "attempts": error.attempts,
         "occurred_at": error.occurred_at,

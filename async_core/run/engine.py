@@ -1,8 +1,8 @@
 """The engine: every table of the sync as a task, every page as a task, under one task group.
 
-Per table: fetch the first page not yet written; if the response tells the total (`X-Total-Count`), reserve a
-bridge slot for each remaining page and fan them out at once (the client's semaphore keeps `max_workers` requests
-in flight); without a total, follow the `Link` header's rel="next"; without either, walk pages until a short one.
+Per table, one walk (`async_core.run.walk`) from the point its state says; a child table lists its parent's rows
+first and walks each parent's pages. Every page is fetched through the client (one semaphore for the whole
+sync), transformed, and handed to the bridge with its slot.
 
 Errors are recorded in the ledger, whose verdict decides: go on, stop this table (its page tasks are cancelled,
 the other tables go on), or stop the sync (`SyncStopped` cancels every task; nothing further is sent).
@@ -13,27 +13,49 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-import functools
-import math
+import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
+from urllib.parse import urlencode
 
-from async_core.errors import FatalError, RecordError, SyncStopped, WaitTooLongError
+from async_core.errors import (
+    AuthenticationError,
+    FatalError,
+    RecordError,
+    RetryableError,
+    SyncStopped,
+    WaitTooLongError,
+)
 from async_core.http.client import ApiClient, Request, Response
-from async_core.http.responses import total_count
-from async_core.run.bridge import Bridge, LastPage, PageLost, Rows, Slot
+from async_core.run.bridge import Bridge, LastPage, PageLost, Parents, Replan, Rows, Slot
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.run.metrics import Metrics
 from async_core.run.report import progress_line
+from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
-from async_core.source.spec import TABLES, TableSpec
+from async_core.source.auth import ActiveAuth
+from async_core.source.incremental import Comparable, later
+from async_core.source.pagination import PageRequest
+from async_core.source.records import records_at
+from async_core.source.spec import Source, TableSpec
 
 PROGRESS_INTERVAL_SECONDS = 5.0
+CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
 
 
 class _TableStopped(Exception):
     """Raised inside a table's task group to cancel that table's pages (and only them)."""
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class TableStart:
+    """Where each table starts, read from the state before the sync starts (the state itself is the SDK
+    thread's): a plain table's walk, or a child table's parents already done and their lower bounds."""
+
+    walk: WalkStart = dataclasses.field(default_factory=WalkStart)
+    done: frozenset[str] = frozenset()
+    parent_since: Mapping[str, Comparable] = dataclasses.field(default_factory=dict)
 
 
 class Engine:
@@ -43,6 +65,8 @@ class Engine:
         self,
         settings: Settings,
         *,
+        source: Source,
+        starts: Mapping[str, TableStart],
         base_url: str,
         client: ApiClient,
         bridge: Bridge,
@@ -50,8 +74,11 @@ class Engine:
         metrics: Metrics,
         log: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._settings = settings
+        self._source = source
+        self._starts = starts
         self._base_url = base_url
         self._client = client
         self._bridge = bridge
@@ -59,8 +86,26 @@ class Engine:
         self._metrics = metrics
         self._log = log
         self._clock = clock
+        self._sleep = sleep
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
-        self._last_page_seen: dict[str, int] = {}  # per table: the page before the first empty page seen
+        self._fetched_any: set[str] = set()  # tables that got at least one page
+        self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
+        self._auth: dict[int, ActiveAuth] = {}
+        for name in settings.tables:
+            auth = source.auth_for(source.table(name))
+            self._auth.setdefault(id(auth), auth.start(settings.source_values))
+
+    @property
+    def unreachable(self) -> dict[str, Exception]:
+        """Tables whose every request failed with an error another attempt cannot fix (a 4xx: wrong path, wrong
+        base_url), when no table got anything: the sync must fail, not pass with 0 records."""
+        if self._fetched_any:
+            return {}
+        return {
+            name: error
+            for name, error in self._first_errors.items()
+            if isinstance(error, FatalError) and error.status is not None and 400 <= error.status < 500
+        }
 
     async def run(self) -> None:
         """Syncs every configured table. Raises `SyncStopped` when a threshold or a CRITICAL error stops it."""
@@ -70,7 +115,7 @@ class Engine:
                 try:
                     async with asyncio.TaskGroup() as tables:
                         for name in self._settings.tables:
-                            tables.create_task(self._sync_table(TABLES[name]), name=f"table:{name}")
+                            tables.create_task(self._sync_table(self._source.table(name)), name=f"table:{name}")
                 finally:
                     reporter.cancel()
         except* SyncStopped as group:
@@ -90,14 +135,13 @@ class Engine:
 
     async def _sync_table(self, spec: TableSpec) -> None:
         table = self._metrics.table(spec.name)
-        progress = self._bridge.state.tables[spec.name]
-        if progress.complete:
-            table.status = "complete"  # written by an earlier sync of this cycle
-            table.finished = self._clock()
-            return
+        start = self._starts.get(spec.name, TableStart())
         try:
             async with asyncio.TaskGroup() as pages:
-                await self._plan_and_fetch(spec, progress.next_page, pages)
+                if spec.parent is None:
+                    await self._walk(spec, start.walk).run(pages)
+                else:
+                    await self._sync_children(spec, start, pages)
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
         except* _TableStopped as group:
             table.status = "stopped"
@@ -107,122 +151,164 @@ class Engine:
                 table.status = "cancelled"
             table.finished = self._clock()
 
-    async def _plan_and_fetch(self, spec: TableSpec, first: int, pages: asyncio.TaskGroup) -> None:
-        """Fetches the first page, then the rest: fanned out when the total is known, walked otherwise."""
-        size = self._settings.page_size
-        if size == 0:
-            if await self._fetch_page(spec, 1, url_for(self._settings, self._base_url, spec.path, None)):
-                self._bridge.put(LastPage(spec.name, 1))
-            return
-        page = await self._fetch_page(spec, first)
-        if page is None:
-            return  # without its first page the size of the collection is unknown; the next sync retries
-        if page.total is not None:
-            last = math.ceil(page.total / size)
-            self._bridge.put(LastPage(spec.name, last))
-            for number in range(first + 1, last + 1):
-                if number > self._last_page_seen.get(spec.name, last):
-                    break  # an empty page came back: the total overstated the collection
-                slot = await self._bridge.reserve()
-                task = pages.create_task(self._fetch_into(spec, number, slot), name=f"{spec.name}:{number}")
-                task.add_done_callback(functools.partial(_release_unused, slot))
-            return
-        await self._walk(spec, first, page)
+    def _walk(
+        self,
+        spec: TableSpec,
+        start: WalkStart,
+        *,
+        unit: str | None = None,
+        parent: Mapping[str, Any] | None = None,
+        pages: Any = None,
+    ) -> Walk:
+        if start.next_page > 1 and start.resume is None and not spec.paginator.addressable:
+            start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
+        return Walk(
+            spec,
+            pages=pages or _BridgePages(self),
+            start=start,
+            page_size=self._settings.page_size,
+            max_pages=self._settings.max_pages_per_table,
+            confirm_delay=CONFIRM_DELAY_SECONDS,
+            unit=unit,
+            parent=parent,
+            sleep=self._sleep,
+        )
 
-    async def _walk(self, spec: TableSpec, number: int, page: Page | None) -> None:
-        """Without a total: follow rel="next", or (without Link either) page numbers until a short page."""
-        fetched = {url_for(self._settings, self._base_url, spec.path, number)}
-        while page is not None and page.rows:
-            if page.next_url:
-                next_url = page.next_url
-            elif len(page.rows) >= self._settings.page_size and not page.has_links:
-                next_url = url_for(self._settings, self._base_url, spec.path, number + 1)  # no hint: keep walking
-            else:
-                break  # a short page, or Link without rel="next": the last page
-            number += 1
-            if next_url in fetched:  # a server whose rel="next" points back would keep us here forever
-                await self._lose(spec, number, FatalError(f'pagination loop: rel="next" points back to {next_url}'))
-                return
-            fetched.add(next_url)
-            page = await self._fetch_page(spec, number, next_url)
-        if page is not None:
-            self._bridge.put(LastPage(spec.name, number if page.rows else number - 1))
+    async def _sync_children(self, spec: TableSpec, start: TableStart, group: asyncio.TaskGroup) -> None:
+        """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
+        assert spec.parent is not None
+        parent_spec = self._source.table(spec.parent.table)
+        collector = _CollectingPages(self, spec)
+        async with asyncio.TaskGroup() as listing:
+            await self._walk(parent_spec, WalkStart(), pages=collector).run(listing)
+        if collector.lost:
+            self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
+            return  # without every parent the pass cannot complete; the next sync lists them again
+        units = collector.units
+        self._bridge.put(Parents(spec.name, tuple(units)))
+        for unit, values in units.items():
+            if unit in start.done:
+                continue
+            since = start.parent_since.get(unit)
+            walk = self._walk(spec, WalkStart(since=since), unit=unit, parent=values)
+            group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
 
-    async def _lose(self, spec: TableSpec, number: int, error: Exception) -> None:
-        slot = await self._bridge.reserve()
-        self._page_lost(spec, number, slot, error)
+    # -- one page
+    def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
+        """The URL of one page: a link the server gave, as it is, or the table's path with its parameters."""
+        if request.url is not None:
+            return request.url
+        spec = walk.spec
+        path = spec.path.format_map(walk.parent) if walk.parent else spec.path
+        params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
+        cursor = spec.cursor
+        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
+            params.append((cursor.param, cursor.param_value(walk.since)))
+        params.extend(request.params)
+        return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
 
-    async def _fetch_page(self, spec: TableSpec, number: int, url: str | None = None) -> Page | None:
-        slot = await self._bridge.reserve()
-        try:
-            return await self._fetch_into(spec, number, slot, url)
-        finally:
-            slot.release()
+    async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
+        auth = self._auth[id(self._source.auth_for(spec))]
+        headers = await auth.headers(self._login)
+        return auth, {**self._source.headers, **headers}
 
-    async def _fetch_into(self, spec: TableSpec, number: int, slot: Slot, url: str | None = None) -> Page | None:
-        """Fetches one page and hands it to the bridge with its slot. Returns None when the page is lost."""
+    async def _login(self, path: str, body: Mapping[str, Any]) -> Any:
+        response = await self._client.fetch(Request(f"{self._base_url}{path}", method="POST", json_body=dict(body)))
+        return response.body
+
+    async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched:
+        """One page, checked; raises what the client raises (the caller records the loss)."""
+        spec = walk.spec
+        url = self.url_for(walk, number, request)
+        parsed: list[Fetched] = []
+
+        def check(response: Response) -> None:
+            parsed.clear()
+            records = records_at(response.body, spec.records_path)
+            facts = walk.paginator.read(response.body, response.headers, response.links, response.url)
+            count = len(records)
+            if expect is not None and count < expect:
+                raise RetryableError(f"page {number} came back with {count} of the {expect} records of its total")
+            total = facts.total_items
+            if walk.paginator.addressable and total is not None and count == 0 and total > (number - 1) * walk.size:
+                raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
+            parsed.append(Fetched(records, facts))
+
+        for attempt in range(2):
+            auth, credentials = await self.credentials(spec)
+            try:
+                response = await self._client.fetch(Request(url, credentials=credentials), check=check)
+                break
+            except AuthenticationError:
+                if attempt or not auth.refresh_on_401():
+                    raise
+                auth.expire(credentials)  # a session token expired: log in again, once
         table = self._metrics.table(spec.name)
-        try:
-            target = url or url_for(self._settings, self._base_url, spec.path, number)
-            credentials = {"Authorization": f"Bearer {self._settings.api_key}"} if self._settings.api_key else {}
-            page = _as_page(await self._client.fetch(Request(target, credentials=credentials)))
-        except Exception as exc:  # ours (HIGH/CRITICAL by type), or a bug (CRITICAL with traceback)
-            self._page_lost(spec, number, slot, exc)
-            return None
-        if not page.rows and number > 1:  # past the end: the last page is the one before (at the latest)
-            last = min(self._last_page_seen.get(spec.name, number - 1), number - 1)
-            self._last_page_seen[spec.name] = last
-            self._bridge.put(LastPage(spec.name, last))
         table.pages += 1
-        table.records_fetched += len(page.rows)
-        if page.recovered_from:
+        fetched = parsed[-1]
+        table.records_fetched += len(fetched.records)
+        self._fetched_any.add(spec.name)
+        if response.recovered_from:
             self._judge(
                 recovered_after_retry(
-                    table=spec.name, page=number, attempts=page.attempts, last_error=page.recovered_from
+                    table=spec.name, page=number, attempts=response.attempts, last_error=response.recovered_from
                 )
             )
-        rows, rejected = self._transform(spec, number, page.rows)
-        slot.send(Rows(spec.name, number, rows, rejected))
+        return fetched
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        """Transforms a page and hands it to the bridge with its slot."""
+        spec = walk.spec
+        rows, rejected, high = self._transform(walk, number, fetched.records)
+        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        table = self._metrics.table(spec.name)
         for error in rejected:
             table.errors += 1
             self._judge(error)
-        return page
 
-    def _page_lost(self, spec: TableSpec, number: int, slot: Slot, exc: Exception) -> None:
-        """Records a page that could not be fetched (its table's watermark stays before it) and judges the error."""
-        error = record_for(exc, table=spec.name, page=number)
-        slot.send(PageLost(spec.name, number, error))
-        self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
-        self._metrics.table(spec.name).errors += 1
+    def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
+        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
+        if name not in self._fetched_any:
+            self._first_errors.setdefault(name, exc)
+        error = record_for(exc, table=name, page=number)
+        lost = PageLost(name, number, error, unit=unit)
+        if slot is None:
+            self._bridge.put(lost)
+        else:
+            slot.send(lost)
+        self._lost_pages[name] = self._lost_pages.get(name, 0) + 1
+        self._metrics.table(name).errors += 1
         self._judge(error)
-        if isinstance(exc, WaitTooLongError):
+        if isinstance(exc, WaitTooLongError | NoProgress):
             raise _TableStopped(str(exc)) from exc
 
     def _transform(
-        self, spec: TableSpec, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[ErrorRecord]]:
+        self, walk: Walk, number: int, records: list[Any]
+    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], Comparable | None]:
+        spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
+        transform, parent = spec.transform, walk.parent
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []
         for record in records:
             try:
-                rows.append(spec.transform(record, processed_at))
-            except RecordError as exc:
+                rows.append(transform(record, processed_at, parent))
+            except Exception as exc:  # RecordError: MEDIUM; anything else is a bug in a transform: CRITICAL
                 rejected.append(self._rejected(exc, spec, number, record))
-            except Exception as exc:  # a bug in a transform: CRITICAL, with its traceback
-                rejected.append(self._rejected(exc, spec, number, record))
-        return rows, rejected
+        high: Comparable | None = None
+        cursor = spec.cursor
+        if cursor is not None:
+            for record in records:
+                high = later(high, cursor.value_of(record))
+        return rows, rejected, high
 
     @staticmethod
     def _rejected(exc: Exception, spec: TableSpec, number: int, record: Any) -> ErrorRecord:
-        record_id = record.get(spec.primary_key) if isinstance(record, dict) else None
-        return record_for(
-            exc,
-            table=spec.name,
-            page=number,
-            record_id=None if record_id is None else str(record_id),
-            raw_record=record,
-        )
+        key = [record.get(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent]
+        record_id = None
+        if isinstance(record, dict) and any(k is not None for k in key):
+            record_id = str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
+        return record_for(exc, table=spec.name, page=number, record_id=record_id, raw_record=record)
 
     def _judge(self, error: ErrorRecord) -> None:
         verdict = self._ledger.record(error)
@@ -232,40 +318,80 @@ class Engine:
             raise _TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
 
 
-@dataclasses.dataclass(frozen=True)
-class Page:
-    """A json-server page: its rows, and what the response says about the rest of the collection."""
+class _BridgePages:
+    """What a walk's pages go through: the engine's fetch, the bridge's slots."""
 
-    rows: list[Any]
-    total: int | None
-    next_url: str | None
-    has_links: bool
-    attempts: int
-    recovered_from: str | None
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._bridge = engine._bridge
+
+    async def reserve(self) -> Slot:
+        return await self._bridge.reserve()
+
+    async def fetch(
+        self, walk: Walk, number: int, request: PageRequest, slot: Slot, *, expect: int | None
+    ) -> Fetched | None:
+        try:
+            return await self._engine.fetch(walk, number, request, expect=expect)
+        except (SyncStopped, _TableStopped):
+            raise
+        except Exception as exc:  # ours (HIGH/CRITICAL by type), or a bug (CRITICAL with traceback)
+            self.lose(walk, number, slot, exc)
+            return None
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        self._engine.deliver(walk, number, fetched, slot, resume=resume)
+
+    def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
+        self._engine.lose(walk.spec.name, walk.unit, number, slot, error)
+
+    def put(self, message: LastPage | Replan) -> None:
+        self._bridge.put(message)
 
 
-def _as_page(response: Response) -> Page:
-    if not isinstance(response.body, list):
-        raise FatalError(f"expected a JSON array, got {type(response.body).__name__}")
-    return Page(
-        rows=response.body,
-        total=total_count(response.headers),
-        next_url=response.links.get("next"),
-        has_links=bool(response.links),
-        attempts=response.attempts,
-        recovered_from=response.recovered_from,
-    )
+class _NullSlot(Slot):
+    """A slot that holds nothing: pages read only to list a child table's parents never reach the bridge."""
+
+    def __init__(self) -> None:
+        self._done = True
+
+    def send(self, message: Any) -> None:
+        pass
+
+    def release(self) -> None:
+        pass
 
 
-def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:
-    if page is None or settings.page_size == 0:
-        return f"{base_url}{path}"
-    return f"{base_url}{path}?_page={page}&_limit={settings.page_size}"
+class _CollectingPages(_BridgePages):
+    """Pages of a parent table read for a child table: their rows give the child's walks; nothing is written.
+    A lost parent page is recorded against the child table (its pass cannot complete without it)."""
 
+    def __init__(self, engine: Engine, child: TableSpec) -> None:
+        super().__init__(engine)
+        self._child = child
+        self.units: dict[str, dict[str, Any]] = {}
+        self.lost = False
 
-def _release_unused(slot: Slot, _task: asyncio.Task[Any]) -> None:
-    """Gives back the slot of a page task that ended without sending (cancelled before it ran, or failed)."""
-    slot.release()
+    async def reserve(self) -> Slot:
+        return _NullSlot()
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        for record in fetched.records:
+            try:
+                values = self._child.parent_values(record) if isinstance(record, dict) else None
+            except RecordError:
+                values = None
+            if values is None:
+                continue  # a parent row without its key cannot have children we can ask for
+            unit = "|".join(str(v) for v in values.values())
+            self.units.setdefault(unit, values)
+
+    def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
+        self.lost = True
+        self._engine.lose(self._child.name, None, number, None, error)
+
+    def put(self, message: LastPage | Replan) -> None:
+        pass
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -40,6 +40,7 @@ class ErrorRecord:
     occurred_at: dt.datetime = dataclasses.field(default_factory=lambda: dt.datetime.now(dt.UTC))
     traceback: str | None = None  # only for unexpected errors (bugs)
     raw_record: Any = None  # the record as received, for records that failed validation
+    rule: str | None = None  # the source's error rule that decided, if one did
 
 
 def severity_of(error: BaseException) -> Severity:

@@ -1,16 +1,22 @@
-"""The checkpointed state: per table, the contiguous prefix of pages whose rows were handed to the SDK.
+"""The checkpointed state, per table: its watermark and its open pass. Only the SDK thread touches it.
 
-Pages finish out of order; a table's `next_page` only moves past page N once pages 1..N are all written, so a
-checkpoint never claims a page that is not. A page that could not be fetched holds the mark where it is: the next
-sync fetches it again. A sync that ends with every table complete checkpoints a state with no cycle, so the next
-sync makes a fresh full pass (JSONPlaceholder has no change cursor).
+Each table has a pass of its own (tables are independent: one whose page keeps failing does not hold back the
+others). A pass fixes its incremental lower bound (`since`) and page size when it starts, so that page N means the
+same thing after a resume. Within a pass, pages finish out of order; `next_page` only moves past page N once pages
+1..N are all written, so a checkpoint never claims a page that is not. For walked paginators the pass also keeps
+the request of `next_page` (the next link or cursor), and the largest cursor value of the written prefix (`high`).
+When the pass completes, the watermark moves to `high` (never backwards) and the next sync starts a new pass.
 
-State format (version 1):
-    {"version": 1,
-     "cycle": {"started_at": "...", "page_size": 25,
-               "tables": {"comments": {"next_page": 13, "complete": false}, ...}}}
-or, after a complete pass:
-    {"version": 1, "last_complete_sync": "..."}
+A child table (one walk per parent row) keeps a watermark per parent and, in its open pass, the parents done.
+
+State format (version 2):
+    {"version": 2,
+     "tables": {"posts": {"watermark": "2024-05-01T00:00:00+00:00", "lost_streak": 0,
+                          "pass": {"started_at": "...", "since": null, "size": 25, "next_page": 13,
+                                   "resume": null, "high": null}},
+                "departments": {"parents": {"1": "..."}, "lost_streak": 0,
+                                "pass": {"started_at": "...", "done": ["1"]}}}}
+A version-1 state (the earlier format) starts a full pass; any other version is refused (`StateError`).
 """
 
 from __future__ import annotations
@@ -19,105 +25,236 @@ import dataclasses
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-STATE_VERSION = 1
+from async_core.errors import StateError
+from async_core.source.incremental import Comparable, Incremental, later
+from async_core.source.pagination import PageRequest
+
+STATE_VERSION = 2
+_OLD_VERSIONS = (1,)
 
 
 @dataclasses.dataclass
-class TableProgress:
-    """The watermark of one table. Only the SDK thread touches it."""
+class _Mark:
+    high: Comparable | None
+    resume: PageRequest | None
+
+
+@dataclasses.dataclass
+class Walk:
+    """One paginated walk: a table's pass, or one parent's share of a child table's pass."""
 
     next_page: int = 1  # the first page not yet written; pages before it are all written
-    complete: bool = False
-    last_page: int | None = None  # known once the first response told the total, or the last page was seen
-    written: set[int] = dataclasses.field(default_factory=set)  # pages written beyond the watermark
+    size: int | None = None  # the page size this walk asks for (fixed when it starts; smaller if the server caps)
+    resume: PageRequest | None = None  # the request of `next_page`, for walked paginators
+    high: Comparable | None = None  # the largest cursor value of pages 1..next_page-1
+    last_page: int | None = None  # known once the total, or the last page, is known
+    pending: dict[int, _Mark] = dataclasses.field(default_factory=dict)  # written beyond the watermark
     lost: set[int] = dataclasses.field(default_factory=set)  # pages given up on this sync
 
-    def mark_written(self, page: int) -> None:
-        if page < self.next_page:
-            return  # a page before the watermark was written in an earlier sync; nothing to move
-        self.written.add(page)
-        while self.next_page in self.written:
-            self.written.discard(self.next_page)
-            self.next_page += 1
-        self._check_complete()
+    @property
+    def complete(self) -> bool:
+        return self.last_page is not None and self.next_page > self.last_page
 
-    def mark_lost(self, page: int) -> None:
-        self.lost.add(page)
+    def mark_written(self, page: int, high: Comparable | None, resume: PageRequest | None) -> None:
+        if page < self.next_page:
+            return  # written in an earlier sync; nothing to move
+        self.pending[page] = _Mark(high, resume)
+        while self.next_page in self.pending:
+            mark = self.pending.pop(self.next_page)
+            self.high = later(self.high, mark.high)
+            self.resume = mark.resume
+            self.next_page += 1
 
     def set_last_page(self, last_page: int) -> None:
-        """The lowest claim wins: a total may overstate the collection, an empty page may not."""
+        """The lowest claim wins."""
         self.last_page = last_page if self.last_page is None else min(self.last_page, last_page)
-        self._check_complete()
 
-    def _check_complete(self) -> None:
-        if self.last_page is not None and self.next_page > self.last_page:
-            self.complete = True
+    def replan(self, next_page: int, size: int) -> None:
+        """The server capped the page size: the walk goes on at `size` from `next_page` (rows re-fetched are
+        upserted again, harmlessly)."""
+        self.next_page, self.size, self.pending, self.resume = next_page, size, {}, None
+
+
+class TableState:
+    """One table's watermark and open pass."""
+
+    def __init__(self, name: str, cursor: Incremental | None, *, child: bool) -> None:
+        self.name = name
+        self.cursor = cursor
+        self.child = child
+        self.watermark: Comparable | None = None
+        self.lost_streak = 0
+        self.pass_started_at: str | None = None
+        self.since: Comparable | None = None
+        self.walk: Walk | None = None  # plain tables
+        self.parent_marks: dict[str, Comparable] = {}  # child tables
+        self.done: set[str] = set()
+        self.walks: dict[str, Walk] = {}  # child tables: parents walked this sync (not checkpointed)
+        self.parents: tuple[str, ...] | None = None  # child tables: the parents of this pass, once listed
+        self.completed_this_sync = False
+        self.lost_this_sync = 0
+
+    # -- the pass
+    def begin(self, now: str) -> None:
+        """Opens a pass if none is open (a new one takes its lower bound from the watermark)."""
+        if self.pass_started_at is not None:
+            return
+        self.pass_started_at = now
+        self.since = self.cursor.since(self.watermark) if self.cursor and self.watermark is not None else None
+        self.walk = None if self.child else Walk()
+        self.done = set()
+
+    def walk_for(self, unit: str | None) -> Walk:
+        if unit is None:
+            if self.walk is None:
+                self.walk = Walk()
+            return self.walk
+        return self.walks.setdefault(unit, Walk())
+
+    def unit_since(self, unit: str) -> Comparable | None:
+        mark = self.parent_marks.get(unit)
+        return self.cursor.since(mark) if self.cursor and mark is not None else None
+
+    def after_page(self, unit: str | None) -> None:
+        """Closes what completed: a parent's walk, or the pass."""
+        if unit is not None:
+            walk = self.walks[unit]
+            if walk.complete and unit not in self.done:
+                self.done.add(unit)
+                high = later(self.parent_marks.get(unit), walk.high)
+                if high is not None:
+                    self.parent_marks[unit] = high
+            self._close_child_pass()
+        elif self.walk is not None and self.walk.complete:
+            self.watermark = later(self.watermark, self.walk.high)
+            self._close()
+
+    def set_parents(self, parents: Iterable[str]) -> None:
+        self.parents = tuple(parents)
+        self._close_child_pass()
+
+    def _close_child_pass(self) -> None:
+        if self.parents is not None and all(p in self.done for p in self.parents):
+            self._close()
+
+    def _close(self) -> None:
+        self.pass_started_at, self.since, self.walk, self.done = None, None, None, set()
+        self.completed_this_sync = True
+
+    @property
+    def open(self) -> bool:
+        return self.pass_started_at is not None
+
+    # -- persistence
+    def to_state(self) -> dict[str, Any]:
+        entry: dict[str, Any] = {"lost_streak": self.lost_streak}
+        if self.child:
+            entry["parents"] = {key: self._out(value) for key, value in sorted(self.parent_marks.items())}
+        else:
+            entry["watermark"] = self._out(self.watermark)
+        if not self.open:
+            entry["pass"] = None
+        elif self.child:
+            entry["pass"] = {"started_at": self.pass_started_at, "done": sorted(self.done)}
+        else:
+            walk = self.walk or Walk()
+            entry["pass"] = {
+                "started_at": self.pass_started_at,
+                "since": self._out(self.since),
+                "size": walk.size,
+                "next_page": walk.next_page,
+                "resume": walk.resume.to_state() if walk.resume else None,
+                "high": self._out(walk.high),
+            }
+        return entry
+
+    def _out(self, value: Comparable | None) -> Any:
+        return None if value is None or self.cursor is None else self.cursor.to_state(value)
+
+    def _in(self, value: object) -> Comparable | None:
+        return None if self.cursor is None else self.cursor.from_state(value)
+
+    def load(self, entry: Mapping[str, Any]) -> None:
+        """Reads back what `to_state` wrote; anything malformed starts that part afresh (never a crash)."""
+        streak = entry.get("lost_streak")
+        self.lost_streak = streak if isinstance(streak, int) and streak >= 0 else 0
+        if self.child:
+            marks = entry.get("parents")
+            if isinstance(marks, Mapping):
+                for key, value in marks.items():
+                    mark = self._in(value)
+                    if isinstance(key, str) and mark is not None:
+                        self.parent_marks[key] = mark
+        else:
+            self.watermark = self._in(entry.get("watermark"))
+        opened = entry.get("pass")
+        if not isinstance(opened, Mapping) or not isinstance(opened.get("started_at"), str):
+            return
+        self.pass_started_at = opened["started_at"]
+        if self.child:
+            done = opened.get("done")
+            self.done = {key for key in done if isinstance(key, str)} if isinstance(done, list) else set()
+            return
+        self.since = self._in(opened.get("since"))
+        walk = Walk()
+        next_page, size = opened.get("next_page"), opened.get("size")
+        walk.next_page = next_page if isinstance(next_page, int) and next_page >= 1 else 1
+        walk.size = size if isinstance(size, int) and size >= 1 else None
+        walk.resume = PageRequest.from_state(opened.get("resume"))
+        walk.high = self._in(opened.get("high"))
+        if walk.next_page > 1 and walk.resume is None and walk.size is None:
+            walk.next_page = 1  # nothing says what page N was: start the pass again
+        self.walk = walk
 
 
 class SyncState:
-    """All tables' watermarks for the current cycle, and the dict the SDK checkpoints."""
+    """Every table's state, and the dict the SDK checkpoints."""
 
-    def __init__(self, *, started_at: str, page_size: int, tables: dict[str, TableProgress]) -> None:
-        self.started_at = started_at
-        self.page_size = page_size
+    def __init__(self, tables: dict[str, TableState], *, carried: Mapping[str, Any] | None = None) -> None:
         self.tables = tables
+        self._carried = dict(carried or {})  # entries of tables not synced now, kept as they were
 
     @classmethod
-    def resume(cls, state: Mapping[str, Any] | None, *, tables: Iterable[str], page_size: int, now: str) -> SyncState:
-        """The progress to start from: the open cycle of `state` if it has one, else a fresh pass.
+    def resume(
+        cls,
+        state: Mapping[str, Any] | None,
+        *,
+        tables: Iterable[tuple[str, Incremental | None, bool]],
+        now: str,
+    ) -> SyncState:
+        """The state to start from: each table's saved entry, or a fresh one; an open pass per table.
 
-        A page size that changed since the cycle began is translated: the rows already written stay written and the
-        next page is the one holding the first row not written (rows re-fetched are upserted again, harmlessly).
+        `tables`: (name, cursor, is a child table). Raises `StateError` for a state of an unknown version.
         """
-        cycle = state.get("cycle") if isinstance(state, Mapping) else None
-        if not isinstance(cycle, Mapping) or not isinstance(cycle.get("tables"), Mapping):
-            return cls(started_at=now, page_size=page_size, tables={name: TableProgress() for name in tables})
-        old_size = cycle.get("page_size")
-        saved: Mapping[str, Any] = cycle["tables"]
-        progress: dict[str, TableProgress] = {}
-        for name in tables:
+        saved: Mapping[str, Any] = {}
+        if isinstance(state, Mapping) and state:
+            version = state.get("version")
+            if version == STATE_VERSION:
+                entries = state.get("tables")
+                saved = entries if isinstance(entries, Mapping) else {}
+            elif version not in _OLD_VERSIONS and not (version is None and "cycle" in state):
+                raise StateError(
+                    f"the saved state has version {version!r}, which this connector does not know (it writes "
+                    f"version {STATE_VERSION}); it was not written by this connector, or by a newer one. Reset the "
+                    "connection's state to start over with a full sync."
+                )
+        result: dict[str, TableState] = {}
+        for name, cursor, child in tables:
+            table = TableState(name, cursor, child=child)
             entry = saved.get(name)
-            if not isinstance(entry, Mapping):
-                progress[name] = TableProgress()
-                continue
-            if entry.get("complete") is True:
-                progress[name] = TableProgress(next_page=1, complete=True)
-                continue
-            next_page = entry.get("next_page")
-            if not isinstance(next_page, int) or next_page < 1:
-                next_page = 1
-            progress[name] = TableProgress(next_page=_translate(next_page, old_size, page_size))
-        started = cycle.get("started_at")
-        return cls(started_at=started if isinstance(started, str) else now, page_size=page_size, tables=progress)
+            if isinstance(entry, Mapping):
+                table.load(entry)
+            table.begin(now)
+            result[name] = table
+        carried = {name: entry for name, entry in saved.items() if name not in result}
+        return cls(result, carried=carried)
 
     @property
     def all_complete(self) -> bool:
-        return all(progress.complete for progress in self.tables.values())
+        return all(not table.open for table in self.tables.values())
 
     def checkpoint(self) -> dict[str, Any]:
-        """The state to checkpoint now: the open cycle."""
-        return {
-            "version": STATE_VERSION,
-            "cycle": {
-                "started_at": self.started_at,
-                "page_size": self.page_size,
-                "tables": {
-                    name: {"next_page": progress.next_page, "complete": progress.complete}
-                    for name, progress in sorted(self.tables.items())
-                },
-            },
-        }
-
-    @staticmethod
-    def completed(finished_at: str) -> dict[str, Any]:
-        """The state after a complete pass: the next sync starts a new one."""
-        return {"version": STATE_VERSION, "last_complete_sync": finished_at}
-
-
-def _translate(next_page: int, old_size: object, new_size: int) -> int:
-    if not isinstance(old_size, int) or old_size == new_size:
-        return next_page
-    if old_size == 0 or new_size == 0:
-        return 1  # one-request collections have no partial progress to keep
-    rows_written = (next_page - 1) * old_size
-    return rows_written // new_size + 1
+        """The state to checkpoint now."""
+        entries = dict(self._carried)
+        entries.update({name: table.to_state() for name, table in self.tables.items()})
+        return {"version": STATE_VERSION, "tables": dict(sorted(entries.items()))}

@@ -1,1 +1,43 @@
-"""source"""
+"""The public API a source is written with: tables, columns, paginators, cursors, auth. See `sources/`.
+
+from async_core.source import Column, JsonLink, Source, TableSpec
+
+SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(TableSpec(...),))
+"""
+
+from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
+from async_core.source.incremental import Incremental
+from async_core.source.pagination import (
+    Cursor,
+    HeaderLink,
+    JsonLink,
+    JsonServer,
+    Offset,
+    PageNumber,
+    Paginator,
+    Single,
+)
+from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
+
+__all__ = [
+    "ApiKeyAuth",
+    "Auth",
+    "BasicAuth",
+    "BearerAuth",
+    "Column",
+    "ConfigKey",
+    "Cursor",
+    "HeaderLink",
+    "Incremental",
+    "JsonLink",
+    "JsonServer",
+    "NoAuth",
+    "Offset",
+    "PageNumber",
+    "Paginator",
+    "Parent",
+    "SessionAuth",
+    "Single",
+    "Source",
+    "TableSpec",
+]

@@ -1,40 +1,61 @@
-"""The tables the connector knows, declared as data: path, columns, types, and the transform they imply.
+"""What a source declares: its tables, their columns and Fivetran types, keys, paginator, cursor and parent.
 
-Adding a table is a few lines in `TABLES` (see the README, "Adding a table"): its path, and for each column the
-destination name, the field of the API record it comes from, and its type. The transform, the validation and the
-`schema()` entry all follow from that declaration.
+A table's declaration is data; the transform, the validation and the `schema()` entry follow from it. Each column
+compiles once into a converter (see `async_core.source.types`), so the per-record cost is one call per column.
+
+    Source ──< TableSpec ──< Column
+                 ├── paginator   how pages are asked for and how the walk ends (`async_core.source.pagination`)
+                 ├── cursor      incremental sync (`async_core.source.incremental`), optional
+                 ├── parent      a child table's path is filled from each row of its parent, optional
+                 └── auth        overrides the source's (`async_core.source.auth`), optional
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import json
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from async_core.errors import RecordError
+from async_core.source.auth import Auth, NoAuth
+from async_core.source.incremental import Incremental
+from async_core.source.pagination import Paginator, Single
+from async_core.source.records import compile_path
+from async_core.source.types import FIVETRAN_TYPES, converter_for
 
-# The Fivetran types used here, and the Python values each accepts from a JSON document.
-_ACCEPTS: dict[str, tuple[type, ...]] = {
-    "INT": (int,),
-    "LONG": (int,),
-    "STRING": (str,),
-    "BOOLEAN": (bool,),
-    "JSON": (dict, list),
-}
-# Fivetran's INT and LONG are Java's: a value outside them makes the SDK fail the whole sync.
-_RANGES: dict[str, tuple[int, int]] = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
+# Reads one column's value from a record (and the parent's values, for a child table), checked and converted.
+Reader = Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]
+
+_TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
 
 
 @dataclasses.dataclass(frozen=True)
 class Column:
-    """One destination column: its name, the API field it comes from, its Fivetran type."""
+    """One destination column: its name, the API field it comes from (a dotted path for nested fields), its type.
+
+    `from_parent`: the value comes from the parent row (the field `source` of the parent record), for child tables;
+    such columns also fill the `{name}` placeholders of the child's path.
+    """
 
     name: str
     source: str
     type: str
-    required: bool = True  # a record without this field is rejected (to `sync_errors`)
+    required: bool = True  # a record without this field (or with null) is rejected to `sync_errors`
+    from_parent: bool = False
+
+    def __post_init__(self) -> None:
+        if self.type not in FIVETRAN_TYPES:
+            raise ValueError(f"column {self.name!r}: unknown type {self.type!r}; expected one of {FIVETRAN_TYPES}")
+
+
+@dataclasses.dataclass(frozen=True)
+class Parent:
+    """A child table's parent: the table whose rows fill the child's path (each parent row is one walk)."""
+
+    table: str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -42,116 +63,178 @@ class TableSpec:
     """One API collection and the table it lands in."""
 
     name: str
-    path: str  # relative to base_url, e.g. "/users"
+    path: str  # relative to the base URL, e.g. "/users" or "/companies/{company_id}/departments"
     columns: tuple[Column, ...]
-    primary_key: str = "id"
+    primary_key: tuple[str, ...] = ("id",)  # destination column names; may be composite
+    records: str = ""  # where the records are in the body: "" for a bare array, "data", "result.items"
+    paginator: Paginator = dataclasses.field(default_factory=Single)
+    cursor: Incremental | None = None
+    parent: Parent | None = None
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
+    auth: Auth | None = None  # None: the source's
+
+    def __post_init__(self) -> None:
+        if isinstance(self.primary_key, str):  # a single key may be given as a string
+            object.__setattr__(self, "primary_key", (self.primary_key,))
+        names = [column.name for column in self.columns]
+        problems = [f"table name {self.name!r} is not snake_case"] if not _NAME.match(self.name) else []
+        problems += [f"column {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        problems += [f"primary key column {k!r} is not declared" for k in self.primary_key if k not in names]
+        parent_columns = {c.name for c in self.columns if c.from_parent}
+        problems += [f"path field {{{f}}} is not a from_parent column" for f in self.path_fields - parent_columns]
+        if parent_columns and self.parent is None:
+            problems.append("from_parent columns need a parent")
+        if self.parent is not None and not parent_columns:
+            problems.append("a child table needs from_parent columns to fill its path")
+        if problems:
+            raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
+        object.__setattr__(self, "_converters", _compile(self.columns))
+        object.__setattr__(self, "_records_path", compile_path(self.records))
+
+    @property
+    def path_fields(self) -> set[str]:
+        return set(_TEMPLATE_FIELD.findall(self.path))
+
+    @property
+    def records_path(self) -> tuple[str, ...]:
+        path: tuple[str, ...] = object.__getattribute__(self, "_records_path")
+        return path
+
+    def parent_values(self, parent_record: Mapping[str, Any]) -> dict[str, Any]:
+        """The from_parent columns' values, read from one parent record. Raises `RecordError` if one is missing."""
+        values: dict[str, Any] = {}
+        for column in self.columns:
+            if column.from_parent:
+                value = parent_record.get(column.source)
+                if value is None or isinstance(value, dict | list):
+                    raise RecordError(f"parent field {column.source!r} is missing or not a scalar")
+                values[column.name] = value
+        return values
 
     def schema_entry(self) -> dict[str, Any]:
         """What `schema()` declares for this table."""
         columns = {column.name: column.type for column in self.columns}
         columns["processed_at"] = "UTC_DATETIME"
-        return {"table": self.name, "primary_key": [self.primary_key], "columns": columns}
+        return {"table": self.name, "primary_key": list(self.primary_key), "columns": columns}
 
-    def transform(self, record: object, processed_at: dt.datetime) -> dict[str, Any]:
-        """The row for one API record: declared columns only, types checked, `processed_at` added.
+    def transform(
+        self, record: object, processed_at: dt.datetime, parent: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The row for one API record: declared columns only, types checked and converted, `processed_at` added.
 
         Raises `RecordError` when the record is not an object, lacks a required field, or a value has the wrong
-        type. Booleans are not accepted as integers (JSON `true` is not an id).
+        type. Booleans are not accepted as numbers (JSON `true` is not an id).
         """
         if not isinstance(record, Mapping):
             raise RecordError(f"expected a JSON object, got {type(record).__name__}")
-        row: dict[str, Any] = {}
-        for column in self.columns:
-            value = record.get(column.source)
-            if value is None:
-                if column.required:
-                    raise RecordError(f"field {column.source!r} is missing or null")
-                row[column.name] = None
-                continue
-            accepted = _ACCEPTS[column.type]
-            if not isinstance(value, accepted) or (isinstance(value, bool) and bool not in accepted):
-                raise RecordError(f"field {column.source!r} should be {column.type}, got {type(value).__name__}")
-            _check_writable(column, value)
-            row[column.name] = value
+        converters: list[tuple[str, Reader]] = object.__getattribute__(self, "_converters")
+        row = {name: convert(record, parent) for name, convert in converters}
         row["processed_at"] = processed_at
         return row
 
 
-def _check_writable(column: Column, value: Any) -> None:
-    """Refuses values of the right type that the destination still cannot hold (the SDK would fail the sync)."""
-    if column.type in _RANGES:
-        low, high = _RANGES[column.type]
-        if not low <= value <= high:
-            raise RecordError(f"field {column.source!r} is out of the {column.type} range: {value}")
-    elif column.type == "STRING" and not value.isascii():
-        _check_utf8(column, value)
-    elif column.type == "JSON":
-        _check_utf8(column, json.dumps(value))
+def _compile(
+    columns: tuple[Column, ...],
+) -> list[tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]]]:
+    return [(column.name, _column_reader(column)) for column in columns]
 
 
-def _check_utf8(column: Column, text: str) -> None:
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        raise RecordError(f"field {column.source!r} is not valid Unicode (a lone surrogate)") from None
+def _column_reader(column: Column) -> Reader:
+    convert = converter_for(column.type, column.source)
+    path = compile_path(column.source)
+    name, required = column.name, column.required
+
+    if column.from_parent:
+
+        def from_parent(record: Mapping[str, Any], parent: Mapping[str, Any] | None) -> Any:
+            if parent is None or parent.get(name) is None:
+                raise RecordError(f"parent value {name!r} is missing")
+            return convert(parent[name])
+
+        return from_parent
+
+    if len(path) == 1:
+        key = path[0]
+
+        def flat(record: Mapping[str, Any], _parent: Mapping[str, Any] | None) -> Any:
+            value = record.get(key)
+            if value is None:
+                if required:
+                    raise RecordError(f"field {key!r} is missing or null")
+                return None
+            return convert(value)
+
+        return flat
+
+    def nested(record: Mapping[str, Any], _parent: Mapping[str, Any] | None) -> Any:
+        value: Any = record
+        for part in path:
+            value = value.get(part) if isinstance(value, Mapping) else None
+        if value is None:
+            if required:
+                raise RecordError(f"field {column.source!r} is missing or null")
+            return None
+        return convert(value)
+
+    return nested
 
 
-def _columns(*specs: tuple[str, str, str]) -> tuple[Column, ...]:
-    return tuple(Column(name, source, kind) for name, source, kind in specs)
+@dataclasses.dataclass(frozen=True)
+class ConfigKey:
+    """A configuration key a source reads (credentials, options): validated, shown in the setup form."""
+
+    name: str
+    label: str
+    description: str = ""
+    secret: bool = False  # a password field in the form; never logged, never written
+    required: bool = False
+    default: str = ""
 
 
-_ID = ("id", "id", "INT")
-_TITLE = ("title", "title", "STRING")
+@dataclasses.dataclass(frozen=True)
+class Source:
+    """A named set of tables plus how to reach them. Build one per API in a module of `sources/` (see README).
 
-# The six JSONPlaceholder collections. Foreign keys are snake_cased; nested objects stay JSON.
-TABLES: dict[str, TableSpec] = {
-    spec.name: spec
-    for spec in (
-        TableSpec(
-            "users",
-            "/users",
-            _columns(
-                _ID,
-                ("name", "name", "STRING"),
-                ("username", "username", "STRING"),
-                ("email", "email", "STRING"),
-                ("address", "address", "JSON"),
-                ("phone", "phone", "STRING"),
-                ("website", "website", "STRING"),
-                ("company", "company", "JSON"),
-            ),
-        ),
-        TableSpec("posts", "/posts", _columns(_ID, ("user_id", "userId", "INT"), _TITLE, ("body", "body", "STRING"))),
-        TableSpec(
-            "comments",
-            "/comments",
-            _columns(
-                _ID,
-                ("post_id", "postId", "INT"),
-                ("name", "name", "STRING"),
-                ("email", "email", "STRING"),
-                ("body", "body", "STRING"),
-            ),
-        ),
-        TableSpec("albums", "/albums", _columns(_ID, ("user_id", "userId", "INT"), _TITLE)),
-        TableSpec(
-            "photos",
-            "/photos",
-            _columns(
-                _ID,
-                ("album_id", "albumId", "INT"),
-                _TITLE,
-                ("url", "url", "STRING"),
-                ("thumbnail_url", "thumbnailUrl", "STRING"),
-            ),
-        ),
-        TableSpec(
-            "todos",
-            "/todos",
-            _columns(_ID, ("user_id", "userId", "INT"), _TITLE, ("completed", "completed", "BOOLEAN")),
-        ),
-    )
-}
+    `base_url` is the default; the configuration key `base_url` overrides it. `auth` applies to every table that
+    does not declare its own. `allowed_hosts` lists hosts (https only) that pagination links may point to; no
+    credential is ever sent to them.
+    """
+
+    name: str
+    tables: tuple[TableSpec, ...]
+    base_url: str = ""
+    auth: Auth = dataclasses.field(default_factory=NoAuth)
+    headers: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    params: Mapping[str, str] = dataclasses.field(default_factory=dict)
+    keys: tuple[ConfigKey, ...] = ()
+    allowed_hosts: frozenset[str] = frozenset()
+    default_tables: tuple[str, ...] = ()  # () = every table
+
+    def __post_init__(self) -> None:
+        names = [table.name for table in self.tables]
+        problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        for table in self.tables:
+            if table.parent is not None and table.parent.table not in names:
+                problems.append(f"table {table.name!r}: parent {table.parent.table!r} is not a table of the source")
+            if table.parent is not None and table.parent.table == table.name:
+                problems.append(f"table {table.name!r} is its own parent")
+        problems += [f"default table {n!r} is not declared" for n in self.default_tables if n not in names]
+        if problems:
+            raise ValueError(f"source {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def table_names(self) -> tuple[str, ...]:
+        return tuple(table.name for table in self.tables)
+
+    def table(self, name: str) -> TableSpec:
+        for table in self.tables:
+            if table.name == name:
+                return table
+        raise KeyError(name)
+
+    def auth_for(self, table: TableSpec) -> Auth:
+        return table.auth if table.auth is not None else self.auth
+
 
 # Tables the connector writes about the sync itself.
 SYNC_RUNS = "sync_runs"
@@ -180,6 +263,7 @@ META_SCHEMA: list[dict[str, Any]] = [
             "record_id": "STRING",
             "severity": "STRING",
             "error_type": "STRING",
+            "rule": "STRING",
             "message": "STRING",
             "attempts": "INT",
             "occurred_at": "UTC_DATETIME",
@@ -189,6 +273,6 @@ META_SCHEMA: list[dict[str, Any]] = [
 ]
 
 
-def schema_for(table_names: tuple[str, ...]) -> list[dict[str, Any]]:
+def schema_for(source: Source, table_names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The `schema()` response for the selected tables plus the two sync tables."""
-    return [TABLES[name].schema_entry() for name in table_names] + META_SCHEMA
+    return [source.table(name).schema_entry() for name in table_names] + META_SCHEMA

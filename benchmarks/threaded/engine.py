@@ -31,10 +31,11 @@ from async_core.errors import ConnectorError, RecordError, WaitTooLongError
 from async_core.run.bridge import Sink, dead_letter_row
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TABLES, TableSpec
+from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TableSpec
 from async_core.sync import Log, SyncResult
 from benchmarks.threaded.client import Page, ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters
+from sources.jsonplaceholder import TABLES
 
 
 @dataclasses.dataclass

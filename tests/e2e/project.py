@@ -1,6 +1,6 @@
 """A throwaway copy of the connector project, run with the real `fivetran debug`, and its DuckDB warehouse.
 
-The copy holds what `fivetran deploy` would upload for production (connector.py, async_core, requirements.txt)
+The copy holds what `fivetran deploy` would upload for production (connector.py, async_core, sources, requirements.txt)
 and a configuration.json written by the test, so every end-to-end test runs the real SDK runner in its own folder.
 """
 
@@ -21,7 +21,7 @@ from typing import Any
 from tests.devtools import duckdb
 
 ROOT = Path(__file__).resolve().parents[2]
-RUNTIME = ("connector.py", "requirements.txt", "async_core")
+RUNTIME = ("connector.py", "requirements.txt", "async_core", "sources")
 FIVETRAN = Path(sys.executable).parent / "fivetran"
 
 

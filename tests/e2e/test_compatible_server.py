@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source.spec import TABLES
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.e2e.project import ROOT, Warehouse, make_project, run_debug
 from tests.integration.servers import paged, serve

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from async_core.playground import generate_collection
-from async_core.source.spec import TABLES
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.e2e.project import ROOT, Warehouse, make_project, run_debug, started_debug, state_of, wait_for
 

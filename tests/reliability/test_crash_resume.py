@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from async_core import TABLES
 from async_core.playground import Dataset
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.e2e.project import Warehouse, make_project, run_debug, started_debug, state_of, wait_for
 

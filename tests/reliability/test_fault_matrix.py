@@ -21,8 +21,8 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core import TABLES
 from async_core.playground import RANDOM_FAULTS, Dataset, FaultProfile, Playground
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.integration.servers import paged, rows, serve
 from tests.reliability.support import Checked, checked_sync, port_of, settings_of, time_bound

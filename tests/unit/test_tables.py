@@ -3,7 +3,8 @@
 import datetime as dt
 
 from async_core.errors import RecordError
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TABLES, schema_for
+from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, schema_for
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

@@ -1,0 +1,172 @@
+"""Authentication, declared per source (overridable per table): which headers a request carries.
+
+    NoAuth          nothing
+    BearerAuth      Authorization: Bearer <token>
+    BasicAuth       Authorization: Basic base64(user:password)
+    ApiKeyAuth      <header>: <prefix> <key>     (the api-playground: "Authorization: apiKey <key>")
+    SessionAuth     POST a login, send the token it returns; log in again on expiry or on a 401
+
+Secrets are read from configuration keys (named by the declaration) when the sync starts. The headers are handed to
+the client as the request's *credentials*, which it sends only to the source's origin; they are never logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import dataclasses
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from async_core.errors import AuthenticationError, ConfigurationError
+from async_core.source.records import compile_path, dig
+
+# What an auth needs from the HTTP layer to log in: POST a JSON body to a path, get the decoded JSON back.
+Login = Callable[[str, Mapping[str, Any]], Awaitable[Any]]
+
+
+class Auth:
+    """The interface. `start` binds the secrets from the configuration; `headers` gives a request's headers."""
+
+    def config_keys(self) -> tuple[str, ...]:
+        """The configuration keys this auth reads (all secrets)."""
+        return ()
+
+    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+        return ActiveAuth({})
+
+
+class ActiveAuth:
+    """An auth bound to its secrets, for one sync."""
+
+    def __init__(self, headers: Mapping[str, str]) -> None:
+        self._headers = dict(headers)
+
+    async def headers(self, login: Login) -> Mapping[str, str]:
+        return self._headers
+
+    def refresh_on_401(self) -> bool:
+        """Whether a 401 should lead to a new login and one more try (session tokens)."""
+        return False
+
+    def expire(self, headers: Mapping[str, str]) -> None:
+        """The server refused these headers: the next `headers` call logs in again (session tokens)."""
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(<{len(self._headers)} header(s) redacted>)"
+
+
+def _secret(values: Mapping[str, str], key: str) -> str:
+    value = values.get(key, "")
+    if not value:
+        raise ConfigurationError(key, "", "this source needs it (a credential); set it in the configuration")
+    return value
+
+
+@dataclasses.dataclass(frozen=True)
+class NoAuth(Auth):
+    pass
+
+
+@dataclasses.dataclass(frozen=True)
+class BearerAuth(Auth):
+    token_key: str = "bearer_token"
+    optional: bool = False  # no token configured: send nothing (a public API that takes a key if given)
+
+    def config_keys(self) -> tuple[str, ...]:
+        return (self.token_key,)
+
+    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+        if self.optional and not values.get(self.token_key):
+            return ActiveAuth({})
+        return ActiveAuth({"Authorization": f"Bearer {_secret(values, self.token_key)}"})
+
+
+@dataclasses.dataclass(frozen=True)
+class BasicAuth(Auth):
+    username_key: str = "basic_username"
+    password_key: str = "basic_password"
+
+    def config_keys(self) -> tuple[str, ...]:
+        return (self.username_key, self.password_key)
+
+    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+        pair = f"{_secret(values, self.username_key)}:{_secret(values, self.password_key)}"
+        return ActiveAuth({"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")})
+
+
+@dataclasses.dataclass(frozen=True)
+class ApiKeyAuth(Auth):
+    key: str = "api_key"
+    header: str = "Authorization"
+    prefix: str = ""  # e.g. "apiKey": the header is "apiKey <key>"
+
+    def config_keys(self) -> tuple[str, ...]:
+        return (self.key,)
+
+    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+        secret = _secret(values, self.key)
+        return ActiveAuth({self.header: f"{self.prefix} {secret}" if self.prefix else secret})
+
+
+@dataclasses.dataclass(frozen=True)
+class SessionAuth(Auth):
+    """POST `{username_field: ..., password_field: ...}` to `login_path`; the token at `token_path` is sent as
+    `<header>: <prefix> <token>` until `expires_in_path` seconds pass (when given) or the server answers 401."""
+
+    login_path: str
+    username_key: str = "session_username"
+    password_key: str = "session_password"
+    username_field: str = "username"
+    password_field: str = "password"
+    token_path: str = "token"
+    expires_in_path: str = "expires_in"
+    header: str = "Authorization"
+    prefix: str = "Token"
+
+    def config_keys(self) -> tuple[str, ...]:
+        return (self.username_key, self.password_key)
+
+    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+        body = {self.username_field: _secret(values, self.username_key), self.password_field: ""}
+        body[self.password_field] = _secret(values, self.password_key)
+        return _ActiveSession(self, body)
+
+
+class _ActiveSession(ActiveAuth):
+    """One login shared by every request of the sync; concurrent requests wait for the same login."""
+
+    def __init__(self, spec: SessionAuth, body: Mapping[str, Any]) -> None:
+        super().__init__({})
+        self._spec = spec
+        self._body = body
+        self._expires_at = 0.0
+        self._lock: asyncio.Lock | None = None
+
+    async def headers(self, login: Login) -> Mapping[str, str]:
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:
+            if not self._headers or time.monotonic() >= self._expires_at:
+                await self._login(login)
+        return self._headers
+
+    async def _login(self, login: Login) -> None:
+        answer = await login(self._spec.login_path, self._body)
+        token = dig(answer, compile_path(self._spec.token_path))
+        if not isinstance(token, str) or not token:
+            raise AuthenticationError(f"the login answered no token at {self._spec.token_path!r}")
+        expires_in = dig(answer, compile_path(self._spec.expires_in_path))
+        lifetime = float(expires_in) if isinstance(expires_in, int | float) and not isinstance(expires_in, bool) else 0
+        # Log in again a little before the server's expiry; without one, only a 401 makes us log in again.
+        self._expires_at = time.monotonic() + lifetime * 0.9 if lifetime > 0 else float("inf")
+        prefix = self._spec.prefix
+        self._headers = {self._spec.header: f"{prefix} {token}" if prefix else token}
+
+    def refresh_on_401(self) -> bool:
+        return True
+
+    def expire(self, headers: Mapping[str, str]) -> None:
+        if dict(headers) == self._headers:  # not if another request already logged in again
+            self._headers = {}
