@@ -32,8 +32,10 @@ def all_complete(state: Mapping[str, Any] | None) -> bool:
     if not state or state.get("version") != 2:
         return False
     tables = state.get("tables")
-    return isinstance(tables, Mapping) and bool(tables) and all(
-        isinstance(value, Mapping) and value.get("pass", "missing") is None for value in tables.values()
+    return (
+        isinstance(tables, Mapping)
+        and bool(tables)
+        and all(isinstance(value, Mapping) and value.get("pass", "missing") is None for value in tables.values())
     )
 
 
