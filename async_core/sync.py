@@ -174,7 +174,7 @@ async def _fetch_side(
     breaker = None
     status, message = "succeeded", None
     try:
-        async with _api_base_url(settings) as base_url, make_session(settings) as session:
+        async with api_base_url(settings) as base_url, make_session(settings) as session:
             client = ApiClient(
                 settings,
                 session,
@@ -246,7 +246,7 @@ def redacted_url(url: str) -> str:
 
 
 @contextlib.asynccontextmanager
-async def _api_base_url(settings: Settings) -> AsyncIterator[str]:
+async def api_base_url(settings: Settings) -> AsyncIterator[str]:
     """The base URL of the API: the embedded playground, started for this sync, or the configured one."""
     if not settings.uses_playground:
         yield settings.api_base_url

@@ -69,7 +69,7 @@ class Engine:
         starts: Mapping[str, TableStart],
         base_url: str,
         client: ApiClient,
-        bridge: Bridge,
+        bridge: Bridge | None,
         ledger: ErrorLedger,
         metrics: Metrics,
         log: Callable[[str], None],
@@ -93,7 +93,7 @@ class Engine:
         self._auth: dict[int, ActiveAuth] = {}
         for name in settings.tables:
             auth = source.auth_for(source.table(name))
-            self._auth.setdefault(id(auth), auth.start(settings.source_values))
+            self._auth.setdefault(id(auth), auth.start(settings.source_values, scope=base_url))
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -185,6 +185,7 @@ class Engine:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
         units = collector.units
+        assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
         for unit, values in units.items():
             if unit in start.done:
@@ -273,6 +274,7 @@ class Engine:
         error = record_for(exc, table=name, page=number)
         lost = PageLost(name, number, error, unit=unit)
         if slot is None:
+            assert self._bridge is not None
             self._bridge.put(lost)
         else:
             slot.send(lost)
@@ -323,6 +325,8 @@ class _BridgePages:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        if engine._bridge is None:
+            raise RuntimeError("an engine without a bridge can only fetch (the setup test); it cannot walk")
         self._bridge = engine._bridge
 
     async def reserve(self) -> Slot:
