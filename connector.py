@@ -4,6 +4,19 @@ This file stays thin: `schema()` and `update()` delegate to `async_core`, which 
 and feeds the SDK's operations from this (the calling) thread. See README.md.
 """
 
+# The version check comes before every other import: async_core uses `except*` (Python 3.11), which an older
+# interpreter cannot even parse, and a deployed connection would report that as a traceback. The SDK's loader
+# (`fivetran debug`, `fivetran deploy`) catches Exception but not SystemExit, so this message is the one line
+# printed, on stderr, with exit status 1; a runner that imports connector.py stops here the same way.
+# `raise SystemExit`, not `sys.exit()`, which the SDK's check of connector.py flags as a possible hang.
+import sys
+
+if sys.version_info < (3, 11):  # noqa: UP036 (ruff targets 3.11; this line is for the interpreters that are not)
+    raise SystemExit(
+        f"This connector needs Python 3.11 or newer, not {sys.version.split()[0]}: run `fivetran debug` and "
+        "`fivetran deploy` from a Python 3.11+ virtualenv, and deploy with `--python-version 3.13`."
+    )
+
 import json
 from pathlib import Path
 
