@@ -207,10 +207,11 @@ async def _fetch_side(
                     "check base_url and the tables' paths"
                 )
     except Exception as exc:  # a bug, or a failure outside any page: CRITICAL, with its traceback
-        crash = record_for(exc, table="(sync)")
+        cause = _first_leaf(exc)
+        crash = record_for(cause, table="(sync)")
         ledger.record(crash)
         bridge.put(Noted(crash))
-        status, message = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+        status, message = "failed", f"unexpected error: {type(cause).__name__}: {cause}"
     if status == "succeeded" and any(t.status != "complete" for t in metrics.tables.values()):
         status = "partial"
         message = _partial_message(metrics, ledger)
@@ -225,6 +226,13 @@ async def _fetch_side(
         )
 
     bridge.put(Finish(status=status, message=message, summary=summary))
+
+
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first exception inside (possibly nested) exception groups: the one that says what happened."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
 
 
 def _partial_message(metrics: Metrics, ledger: ErrorLedger) -> str:
