@@ -123,6 +123,14 @@ def _base_url(key: str, raw: str) -> str:
     if text.lower() == PLAYGROUND:
         return PLAYGROUND
     parts = urlsplit(text)
+    if "@" in parts.netloc:  # user info: checked first, so that no later message echoes the password
+        redacted = f"{parts.scheme}://<redacted>@{parts.netloc.rpartition('@')[2]}"
+        raise ConfigurationError(
+            key,
+            redacted,
+            "expected a base URL without user:password; put the API key in api_key (sent as a header, only to "
+            "this origin, never logged)",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(key, raw, f'expected "{PLAYGROUND}" or an http(s) URL such as https://api.example.com')
     if parts.query or parts.fragment:
