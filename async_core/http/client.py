@@ -20,6 +20,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
+from aiohttp import hdrs
 
 from async_core.errors import (
     CircuitOpenError,
@@ -29,6 +30,7 @@ from async_core.errors import (
     RetryableError,
     WaitTooLongError,
 )
+from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
 from async_core.http.pacing import WaitGate, make_rate_limiter
 from async_core.http.responses import (
@@ -251,18 +253,18 @@ class ApiClient:
         )
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refused as soon as it is larger than `max_response_mb` (memory stays bounded)."""
+        """The decoded body, refused as soon as it is larger than `max_response_mb` (see `http/body.py`): a
+        Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
-        if response.content_length is not None:
-            if response.content_length > limit:
-                raise too_large(response.status, self._settings.max_response_mb)
-            return await response.read()
-        body = bytearray()
-        async for chunk in response.content.iter_any():
-            body += chunk
-            if len(body) > limit:
-                raise too_large(response.status, self._settings.max_response_mb)
-        return bytes(body)
+        if response.content_length is not None and response.content_length > limit:
+            raise too_large(response.status, self._settings.max_response_mb)
+        body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
+        try:
+            async for chunk in response.content.iter_any():
+                body.feed(chunk)
+        except BodyTooLarge:
+            raise too_large(response.status, self._settings.max_response_mb) from None
+        return body.finish()
 
 
 class Settleable(Protocol):
@@ -285,15 +287,21 @@ def settle(permit: Settleable | None, error: FetchError | None) -> None:
         permit.failure()
 
 
-SESSION_HEADERS = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
+SESSION_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "User-Agent": "fivetran-asyncio-connector/1.0",
+}
 
 
 def make_session(settings: Settings) -> aiohttp.ClientSession:
-    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies."""
+    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies, and no
+    automatic decompression (the client decodes with a bound on the decoded size: `http/body.py`)."""
     connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
     return aiohttp.ClientSession(
         connector=connector,
         headers=SESSION_HEADERS,
         cookie_jar=aiohttp.DummyCookieJar(),
         raise_for_status=False,
+        auto_decompress=False,
     )
