@@ -1,6 +1,14 @@
 # The two commands a fresh machine needs: `make debug` and `make test`.
+# The interpreter: `make test PYTHON=python3.13` runs everything on 3.13, in its own virtualenv (.venv-3.13).
+# With no PYTHON given, python3 and .venv, as before.
 PYTHON ?= python3
-VENV := .venv
+ifeq ($(PYTHON),python3)
+VENV ?= .venv
+else
+PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
+$(if $(PYTHON_VERSION),,$(error PYTHON=$(PYTHON) does not run))
+VENV ?= .venv-$(PYTHON_VERSION)
+endif
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export DO_NOT_TRACK := 1

@@ -4,14 +4,28 @@ This file stays thin: `schema()` and `update()` delegate to `async_core`, which 
 and feeds the SDK's operations from this (the calling) thread. See README.md.
 """
 
+# The version check comes before every other import: async_core uses `except*` (Python 3.11), which an older
+# interpreter cannot even parse, and a deployed connection would report that as a traceback. The SDK's loader
+# (`fivetran debug`, `fivetran deploy`) catches Exception but not SystemExit, so this message is the one line
+# printed, on stderr, with exit status 1; a runner that imports connector.py stops here the same way.
+# `raise SystemExit`, not `sys.exit()`, which the SDK's check of connector.py flags as a possible hang.
+import sys
+
+if sys.version_info < (3, 11):  # noqa: UP036 (ruff targets 3.11; this line is for the interpreters that are not)
+    raise SystemExit(
+        f"This connector needs Python 3.11 or newer, not {sys.version.split()[0]}: run `fivetran debug` and "
+        "`fivetran deploy` from a Python 3.11+ virtualenv, and deploy with `--python-version 3.13`."
+    )
+
 import json
 from pathlib import Path
 
-from fivetran_connector_sdk import Connector
+from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_field
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
 from async_core import ConfigurationError, StateError, run_sync, schema_for, schema_selection
+from async_core.setup import form_fields, test_connection
 
 
 def schema(configuration: dict) -> list:
@@ -34,7 +48,35 @@ def update(configuration: dict, state: dict) -> None:
         op.error(f"sync stopped: {result.message}")
 
 
-connector = Connector(update=update, schema=schema)
+def configuration_form() -> ConfigurationForm:
+    """The setup form: every configuration key (secrets as password fields, choices as dropdowns, switches as
+    toggles) and a "Test connection" that fetches the first page of each selected table."""
+    form = ConfigurationForm()
+    for field in form_fields():
+        description = field.description or None
+        if field.kind == "dropdown":
+            options = [form_field.DropdownFieldParam(value=option) for option in field.options]
+            form.add_field(form_field.DropdownField(field.name, field.label, fields=options, description=description))
+        elif field.kind == "toggle":
+            form.add_field(form_field.ToggleField(field.name, field.label, description=description))
+        else:
+            kind = form_field.TextField.password if field.kind == "password" else form_field.TextField.plain_text
+            form.add_field(
+                form_field.TextField(
+                    field.name, field.label, kind, description=description, placeholder=field.placeholder or None
+                )
+            )
+    form.add_test(label="Test connection: fetch the first page of each selected table", func=connection_test)
+    return form
+
+
+def connection_test(configuration: dict) -> object:
+    """The setup test: a clear line for what failed (bad configuration, a table whose first page cannot be had)."""
+    problem = test_connection(configuration)
+    return Test().success() if problem is None else Test().failure(problem)
+
+
+connector = Connector(update=update, schema=schema, configuration_form=configuration_form)
 
 if __name__ == "__main__":
     configuration = json.loads((Path(__file__).parent / "configuration.json").read_text(encoding="utf-8"))

@@ -11,3 +11,19 @@ from types import ModuleType
 
 pytest: ModuleType = importlib.import_module("pytest")
 duckdb: ModuleType = importlib.import_module("duckdb")
+
+
+def api_playground() -> ModuleType:
+    """`fivetran_api_playground`, Fivetran's mock API: imported on first use, since the import takes about 1.5 s
+    (Faker generates its 200 items) and makes new credentials. It opens no connection; only its CLI checks PyPI."""
+    return importlib.import_module("fivetran_api_playground")
+
+
+def api_playground_rate_limiter() -> ModuleType:
+    """`fivetran_api_playground.rate_limiter`, which holds the token bucket as a module global."""
+    return importlib.import_module("fivetran_api_playground.rate_limiter")
+
+
+def werkzeug_serving() -> ModuleType:
+    """`werkzeug.serving` (comes with flask, which the playground needs), for `make_server`."""
+    return importlib.import_module("werkzeug.serving")

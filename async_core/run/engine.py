@@ -69,7 +69,7 @@ class Engine:
         starts: Mapping[str, TableStart],
         base_url: str,
         client: ApiClient,
-        bridge: Bridge,
+        bridge: Bridge | None,
         ledger: ErrorLedger,
         metrics: Metrics,
         log: Callable[[str], None],
@@ -93,7 +93,7 @@ class Engine:
         self._auth: dict[int, ActiveAuth] = {}
         for name in settings.tables:
             auth = source.auth_for(source.table(name))
-            self._auth.setdefault(id(auth), auth.start(settings.source_values))
+            self._auth.setdefault(id(auth), auth.start(settings.source_values, scope=base_url))
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -185,6 +185,7 @@ class Engine:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
         units = collector.units
+        assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
         for unit, values in units.items():
             if unit in start.done:
@@ -261,10 +262,9 @@ class Engine:
         spec = walk.spec
         rows, rejected, high = self._transform(walk, number, fetched.records)
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
-        table = self._metrics.table(spec.name)
-        for error in rejected:
-            table.errors += 1
-            self._judge(error)
+        if rejected:
+            self._metrics.table(spec.name).errors += len(rejected)
+            self._judge_all(rejected)
 
     def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
         """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
@@ -273,6 +273,7 @@ class Engine:
         error = record_for(exc, table=name, page=number)
         lost = PageLost(name, number, error, unit=unit)
         if slot is None:
+            assert self._bridge is not None
             self._bridge.put(lost)
         else:
             slot.send(lost)
@@ -310,8 +311,19 @@ class Engine:
             record_id = str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
         return record_for(exc, table=spec.name, page=number, record_id=record_id, raw_record=record)
 
+    def _judge_all(self, errors: list[ErrorRecord]) -> None:
+        """Records every error of a page before acting on the strongest verdict: each one written to
+        `sync_errors` is counted, even when a threshold trips in the middle of the page."""
+        verdicts = [self._ledger.record(error) for error in errors]
+        for stop in (Verdict.STOP_SYNC, Verdict.STOP_TABLE):
+            if stop in verdicts:
+                self._act(stop, errors[verdicts.index(stop)])
+                return
+
     def _judge(self, error: ErrorRecord) -> None:
-        verdict = self._ledger.record(error)
+        self._act(self._ledger.record(error), error)
+
+    def _act(self, verdict: Verdict, error: ErrorRecord) -> None:
         if verdict is Verdict.STOP_SYNC:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
@@ -323,6 +335,8 @@ class _BridgePages:
 
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
+        if engine._bridge is None:
+            raise RuntimeError("an engine without a bridge can only fetch (the setup test); it cannot walk")
         self._bridge = engine._bridge
 
     async def reserve(self) -> Slot:

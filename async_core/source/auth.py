@@ -15,6 +15,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import dataclasses
+import hashlib
+import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
@@ -33,7 +35,8 @@ class Auth:
         """The configuration keys this auth reads (all secrets)."""
         return ()
 
-    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
+        """`scope` names where the credentials are used (the base URL): a session token is reused within it."""
         return ActiveAuth({})
 
 
@@ -77,7 +80,7 @@ class BearerAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.token_key,)
 
-    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
         if self.optional and not values.get(self.token_key):
             return ActiveAuth({})
         return ActiveAuth({"Authorization": f"Bearer {_secret(values, self.token_key)}"})
@@ -91,7 +94,7 @@ class BasicAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.username_key, self.password_key)
 
-    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
         pair = f"{_secret(values, self.username_key)}:{_secret(values, self.password_key)}"
         return ActiveAuth({"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")})
 
@@ -105,7 +108,7 @@ class ApiKeyAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.key,)
 
-    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
         secret = _secret(values, self.key)
         return ActiveAuth({self.header: f"{self.prefix} {secret}" if self.prefix else secret})
 
@@ -128,20 +131,31 @@ class SessionAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.username_key, self.password_key)
 
-    def start(self, values: Mapping[str, str]) -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
         body = {self.username_field: _secret(values, self.username_key), self.password_field: ""}
         body[self.password_field] = _secret(values, self.password_key)
-        return _ActiveSession(self, body)
+        digest = hashlib.sha256(json.dumps([scope, self.login_path, body], sort_keys=True).encode()).hexdigest()
+        return _ActiveSession(self, body, cache_key=digest)
+
+
+# Session tokens still valid, by (scope, login path, credentials) digest: a sync reuses the token an earlier sync
+# of this process got, as a browser would, instead of logging in every time. Held in memory only: a token is a
+# secret and is never written to the state or a log.
+_TOKENS: dict[str, tuple[dict[str, str], float]] = {}
 
 
 class _ActiveSession(ActiveAuth):
     """One login shared by every request of the sync; concurrent requests wait for the same login."""
 
-    def __init__(self, spec: SessionAuth, body: Mapping[str, Any]) -> None:
+    def __init__(self, spec: SessionAuth, body: Mapping[str, Any], *, cache_key: str) -> None:
         super().__init__({})
         self._spec = spec
         self._body = body
+        self._cache_key = cache_key
         self._expires_at = 0.0
+        cached = _TOKENS.get(cache_key)
+        if cached is not None and time.monotonic() < cached[1]:
+            self._headers, self._expires_at = dict(cached[0]), cached[1]
         self._lock: asyncio.Lock | None = None
 
     async def headers(self, login: Login) -> Mapping[str, str]:
@@ -163,6 +177,7 @@ class _ActiveSession(ActiveAuth):
         self._expires_at = time.monotonic() + lifetime * 0.9 if lifetime > 0 else float("inf")
         prefix = self._spec.prefix
         self._headers = {self._spec.header: f"{prefix} {token}" if prefix else token}
+        _TOKENS[self._cache_key] = (dict(self._headers), self._expires_at)
 
     def refresh_on_401(self) -> bool:
         return True
@@ -170,3 +185,4 @@ class _ActiveSession(ActiveAuth):
     def expire(self, headers: Mapping[str, str]) -> None:
         if dict(headers) == self._headers:  # not if another request already logged in again
             self._headers = {}
+            _TOKENS.pop(self._cache_key, None)

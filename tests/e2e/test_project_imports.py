@@ -12,8 +12,16 @@ from tests.e2e.project import FIVETRAN, ROOT, environment
 
 pytestmark = pytest.mark.e2e
 
-# What the SDK passes to pipreqs (fivetran_connector_sdk_common.constants.EXCLUDED_PIPREQS_DIRS + virtualenvs).
-IGNORED = "bin,etc,include,lib,Lib,lib64,Scripts,share,.venv"
+# What the SDK passes to pipreqs: fivetran_connector_sdk_common.constants.EXCLUDED_PIPREQS_DIRS, plus every folder
+# of the project that holds a pyvenv.cfg (.venv, .venv-3.13, ...).
+EXCLUDED_PIPREQS_DIRS = ["bin", "etc", "include", "lib", "Lib", "lib64", "Scripts", "share"]
+
+
+def ignored_folders() -> str:
+    virtualenvs = sorted(path.name for path in ROOT.iterdir() if (path / "pyvenv.cfg").is_file())
+    return ",".join(EXCLUDED_PIPREQS_DIRS + virtualenvs)
+
+
 PREINSTALLED = {"fivetran_connector_sdk", "requests"}  # the SDK drops these before comparing
 
 
@@ -26,7 +34,7 @@ def test_pipreqs_over_the_whole_project_stays_offline_and_finds_only_runtime_imp
     """pipreqs resolves every import locally, and what it finds is requirements.txt (plus what Fivetran preinstalls)."""
     found = tmp_path / "found.txt"
     result = subprocess.run(
-        [str(FIVETRAN.parent / "pipreqs"), str(ROOT), "--savepath", str(found), "--ignore", IGNORED],
+        [str(FIVETRAN.parent / "pipreqs"), str(ROOT), "--savepath", str(found), "--ignore", ignored_folders()],
         env=environment(),
         capture_output=True,
         text=True,
