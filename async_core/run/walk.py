@@ -155,6 +155,17 @@ class Walk:
                                 return
                             if fetched.records:
                                 continue  # not empty after all: plan again from this page
+                        if plan.last - first + 1 > self._max_pages:  # a total that would plan without bound
+                            self._pages.deliver(self, number, fetched, slot, resume=None)
+                            announced_pages = plan.last - first + 1
+                            await self._lose(
+                                number + 1,
+                                NoProgress(
+                                    f"more than max_pages_per_table ({self._max_pages}) pages: "
+                                    f"the total announces {announced_pages}"
+                                ),
+                            )
+                            return
                         self._pages.put(LastPage(self.name, max(plan.last, number), self.unit))
                         self._pages.deliver(self, number, fetched, slot, resume=None)
                         self._fan_out(number + 1, plan.last, fetched.facts, group)

@@ -215,6 +215,40 @@ def test_a_walk_longer_than_max_pages_per_table_stops() -> None:
     )
 
 
+def test_a_total_announcing_more_pages_than_max_pages_per_table_stops_after_one_request() -> None:
+    """max_pages_per_table 5 and a total of 1,000 rows (40 pages of 25): the first page lands, the other 39 are
+    not fanned out, and the table stops with NoProgress naming both numbers."""
+    with serve(paged(rows("posts", 1000))) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink, max_pages_per_table="5")
+    assert seen.requests == ["/posts?_page=1&_limit=25"]
+    assert sink.ids("posts") == list(range(1, 26))
+    assert result.status == "partial"
+    [error] = sink.rows("sync_errors")
+    assert (error["page"], error["error_type"], error["message"]) == (
+        2,
+        "NoProgress",
+        "more than max_pages_per_table (5) pages: the total announces 40",
+    )
+
+
+def test_a_huge_total_is_not_planned_as_billions_of_requests() -> None:
+    """X-Total-Count 10^12 (a valid count, a lie): one request, a clear error, no plan of 4 * 10^10 page tasks."""
+    data = rows("posts", 25)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(data, headers={"X-Total-Count": str(10**12)})
+
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert len(seen.requests) == 1
+    assert result.status == "partial"
+    assert [row["message"] for row in sink.rows("sync_errors")] == [
+        "more than max_pages_per_table (100000) pages: the total announces 40000000000"
+    ]
+
+
 # -- malformed totals, failing pages
 
 
