@@ -37,6 +37,7 @@ from async_core.http.responses import (
     THROTTLING_STATUSES,
     check_status,
     decode_json,
+    decode_judged,
     origin,
     redirect_target,
     too_large,
@@ -58,6 +59,8 @@ class Response:
     links: Mapping[str, str]  # the Link header's targets by rel, absolute
     attempts: int = 1
     recovered_from: str | None = None  # the last error before success, when a retry was needed
+    recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
+    status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -116,13 +119,22 @@ class ApiClient:
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._max_bytes = int(settings.max_response_mb * MIB)
 
-    async def fetch(self, request: Request | str, *, check: Callable[[Response], None] | None = None) -> Response:
+    async def fetch(
+        self,
+        request: Request | str,
+        *,
+        check: Callable[[Response], None] | None = None,
+        judged: frozenset[int] = frozenset(),
+    ) -> Response:
         """Sends `request` until it gives a JSON document, or raises a `FetchError` / `WaitTooLongError`.
 
         Retries `RetryableError`s up to `max_retries` times, while the retry budget allows; waits for an open
         breaker (not an attempt) for at most `max_wait_seconds` in all. `check` judges a response that arrived
         (the source layer's "an empty page inside the total is not the end"): what it raises is handled like the
-        same error from the server, so a `RetryableError` from it is retried.
+        same error from the server, so a `RetryableError` from it is retried. A response whose status is in
+        `judged` is not classified here: it goes to `check` with its status and its body (JSON, or None), and
+        `check` must raise for what it does not accept (a source's error rules read these; the breaker counts such
+        a response as the server having answered).
         """
         if isinstance(request, str):
             request = Request(request)
@@ -135,7 +147,7 @@ class ApiClient:
         last_error: FetchError | None = None
         while True:
             try:
-                response = await self._attempt(request)
+                response = await self._attempt(request, judged)
                 if check is not None:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
@@ -177,9 +189,10 @@ class ApiClient:
             if retries:
                 self._metrics.retries_succeeded += 1
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered)
+            rule = last_error.rule if last_error else None
+            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
 
-    async def _attempt(self, request: Request) -> Response:
+    async def _attempt(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """One attempt. Inside a worker slot, in this order: the rate limiter, the shared wait gate, the breaker
         (raises `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the
         request leaves, so that requests queued for a slot when a 429 or an outage arrived do not slip through.
@@ -196,7 +209,7 @@ class ApiClient:
             self._metrics.in_flight += 1
             try:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
-                    response = await self._exchange(request)
+                    response = await self._exchange(request, judged)
             except TimeoutError as exc:
                 timeout = RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s")
                 settle(permit, timeout)
@@ -212,7 +225,7 @@ class ApiClient:
                 if permit:
                     permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
 
-    async def _exchange(self, request: Request) -> Response:
+    async def _exchange(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
         url = request.url
         method = request.method
@@ -227,10 +240,12 @@ class ApiClient:
                         if response.status == 303:
                             method = "GET"
                         continue
-                    check_status(response.status, response.headers)
-                    body = decode_json(response.status, await self._read_body(response))
+                    status = response.status
+                    check_status(status, response.headers, judged=judged)
+                    raw = await self._read_body(response)
+                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
-                    return Response(body=body, headers=response.headers, url=url, links=links)
+                    return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:
