@@ -15,6 +15,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from async_core.errors import ConfigurationError
+from async_core.http.limit import LimitMode
 from async_core.http.retry import Jitter, RetryStrategy
 from async_core.source.catalogue import DEFAULT_SOURCE, load_source
 from async_core.source.spec import ConfigKey, Source
@@ -59,6 +60,15 @@ class Settings:
     # The flaky profile's random stream; with this seed the first requests of the default sync meet a 429 (in both
     # Retry-After forms), a 503 and a connection reset, so the first `make debug` shows the error handling at work.
     playground_seed: int = 59
+    # A concurrent client's view of a struggling server (breaker by failure rate, adaptive concurrency).
+    breaker_failure_percent: float = 50.0  # share of failures among the last breaker_window calls that opens it
+    breaker_window: int = 50  # calls the breaker's failure rate is measured over (a sliding window)
+    breaker_minimum_calls: int = 20  # calls in the window before the rate may open it
+    breaker_half_open_probes: int = 3  # requests let through after recovery_timeout, judged together
+    concurrency: LimitMode = LimitMode.ADAPTIVE  # adaptive: between 1 and max_workers; fixed: max_workers
+    concurrency_initial: int = 8  # where the adaptive limit starts (at most max_workers); slow start from there
+    concurrency_latency_tolerance: float = 1.5  # recent latency over baseline that counts as a queue
+    playground_capacity: int = 0  # requests the embedded playground serves at once before it slows; 0 = unbounded
 
     # The source's own keys (credentials, options), by name: never printed.
     source_values: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
@@ -135,6 +145,14 @@ def _base_url(key: str, raw: str) -> str:
     if text.lower() == PLAYGROUND:
         return PLAYGROUND
     parts = urlsplit(text)
+    if "@" in parts.netloc:  # user info: checked first, so that no later message echoes the password
+        redacted = f"{parts.scheme}://<redacted>@{parts.netloc.rpartition('@')[2]}"
+        raise ConfigurationError(
+            key,
+            redacted,
+            "expected a base URL without user:password; put the API key in api_key (sent as a header, only to "
+            "this origin, never logged)",
+        )
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ConfigurationError(key, raw, f'expected "{PLAYGROUND}" or an http(s) URL such as https://api.example.com')
     if parts.query or parts.fragment:
@@ -186,6 +204,14 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "playground_scale": _integer(1, 1000),
     "playground_latency_ms": _integer(0, 60_000),
     "playground_seed": _integer(0, 2**31 - 1),
+    "breaker_failure_percent": _number(0.0, 100.0, low_open=True),
+    "breaker_window": _integer(1, 10_000),
+    "breaker_minimum_calls": _integer(1, 10_000),
+    "breaker_half_open_probes": _integer(1, 100),
+    "concurrency": _choice(LimitMode, tuple(m.value for m in LimitMode)),
+    "concurrency_initial": _integer(1, 512),
+    "concurrency_latency_tolerance": _number(1.0, 100.0, low_open=True),
+    "playground_capacity": _integer(0, 100_000),
 }
 
 
@@ -244,6 +270,12 @@ def _check_together(settings: Settings) -> None:
         )
     if not settings.api_base_url:
         raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")
+    if settings.breaker_minimum_calls > settings.breaker_window:
+        raise ConfigurationError(
+            "breaker_minimum_calls",
+            str(settings.breaker_minimum_calls),
+            f"expected at most breaker_window ({settings.breaker_window})",
+        )
     if settings.uses_playground:
         return
     parts = urlsplit(settings.api_base_url)

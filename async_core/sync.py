@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from async_core.errors import SyncStopped
+from async_core.errors import Severity, SyncStopped
 from async_core.http.client import ApiClient, make_session
 from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
@@ -207,13 +207,14 @@ async def _fetch_side(
                     "check base_url and the tables' paths"
                 )
     except Exception as exc:  # a bug, or a failure outside any page: CRITICAL, with its traceback
-        crash = record_for(exc, table="(sync)")
+        cause = _first_leaf(exc)
+        crash = record_for(cause, table="(sync)")
         ledger.record(crash)
         bridge.put(Noted(crash))
-        status, message = "failed", f"unexpected error: {type(exc).__name__}: {exc}"
+        status, message = "failed", f"unexpected error: {type(cause).__name__}: {cause}"
     if status == "succeeded" and any(t.status != "complete" for t in metrics.tables.values()):
         status = "partial"
-        message = _partial_message(metrics)
+        message = _partial_message(metrics, ledger)
 
     def summary() -> dict[str, Any]:
         return build_summary(
@@ -227,11 +228,37 @@ async def _fetch_side(
     bridge.put(Finish(status=status, message=message, summary=summary))
 
 
-def _partial_message(metrics: Metrics) -> str:
-    incomplete = sorted(name for name, table in metrics.tables.items() if table.status != "complete")
+def _first_leaf(error: BaseException) -> BaseException:
+    """The first exception inside (possibly nested) exception groups: the one that says what happened."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+def _partial_message(metrics: Metrics, ledger: ErrorLedger) -> str:
+    """What made the sync partial, in words: pages lost, or a table stopped by its records' errors."""
+    parts = []
+    for name, table in sorted(metrics.tables.items()):
+        if table.status == "complete":
+            continue
+        pages = sum(
+            1
+            for e in ledger.records
+            if e.table == name and e.page is not None and e.record_id is None and e.severity >= Severity.HIGH
+        )
+        records = sum(
+            1 for e in ledger.records if e.table == name and e.raw_record is not None and e.severity >= Severity.MEDIUM
+        )
+        what = []
+        if pages:
+            what.append(f"{pages} page(s) could not be fetched")
+        if records:
+            what.append(f"{records} record(s) rejected")
+        reason = " and ".join(what) or "not finished"
+        parts.append(f"{name} {table.status} ({reason})")
     return (
-        f"tables {', '.join(incomplete)} are incomplete: pages could not be fetched (they are in sync_errors); "
-        "the next sync fetches them again"
+        "incomplete tables: " + "; ".join(parts) + ". The errors are in sync_errors; the next sync fetches what is "
+        "missing again"
     )
 
 

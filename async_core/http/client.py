@@ -1,12 +1,18 @@
 """The resilient HTTP client: every request of a sync goes through here.
 
 One request, outermost first:
-    semaphore (`max_workers` requests in progress for the whole sync)
-    -> rate limiter (aiolimiter, no initial burst)
-    -> shared wait gate (a server's Retry-After pauses every request to the host)
+    concurrency limit (`http/limit.py`: adaptive between 1 and `max_workers`, or fixed at `max_workers`)
+    -> shared wait gate (a server's wait hint, on any response, pauses every request to the host)
+    -> server pace (the last requests of an announced quota are spread until it resets; only without
+       `requests_per_second`)
+    -> rate limiter (`requests_per_second`, aiolimiter, no burst) -> the gate again, if a pause began meanwhile
     -> circuit breaker (open: refused locally, and we wait for the probe instead of burning retries)
-    -> one HTTP attempt bounded by `api_timeout_seconds`, connect to last byte
-and around it the retry loop: backoff with jitter, never shorter than the server's hint, within the retry budget.
+    -> one HTTP attempt bounded by `api_timeout_seconds`, connect to last byte; the body decoded with a bound
+and around it the retry loop: backoff with jitter, never shorter than the server's hint; when the retry budget is
+spent, the retry is deferred (it waits, and the concurrency limit shrinks) instead of the page being lost.
+
+Every attempt ends in one `Signal` (`http/signals.py`) that the breaker and the concurrency limit both read: one
+model of "the server is struggling".
 
 aiohttp's exceptions are translated to `async_core.errors` here and nowhere else.
 """
@@ -16,10 +22,12 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import random
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 import aiohttp
+from aiohttp import hdrs
 
 from async_core.errors import (
     CircuitOpenError,
@@ -29,12 +37,14 @@ from async_core.errors import (
     RetryableError,
     WaitTooLongError,
 )
+from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
-from async_core.http.pacing import WaitGate, make_rate_limiter
+from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
+from async_core.http.limit import ConcurrencyLimit
+from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
-    THROTTLING_STATUSES,
     check_status,
     decode_json,
     decode_judged,
@@ -43,6 +53,7 @@ from async_core.http.responses import (
     too_large,
 )
 from async_core.http.retry import Backoff, RetryBudget, server_delay
+from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
 from async_core.run.metrics import Metrics
 from async_core.settings import Settings
 
@@ -99,11 +110,27 @@ class ApiClient:
         self._session = session
         self._metrics = metrics
         self._sleep = sleep
-        self._semaphore = asyncio.Semaphore(settings.max_workers)
+        self._random = rng if rng is not None else random.Random()
+        self.limit = ConcurrencyLimit(
+            maximum=settings.max_workers,
+            initial=settings.concurrency_initial,
+            mode=settings.concurrency,
+            latency_tolerance=settings.concurrency_latency_tolerance,
+            on_change=metrics.concurrency.record,
+        )
+        metrics.concurrency.mode = settings.concurrency.value
         self._limiter = make_rate_limiter(settings.requests_per_second)
         self.gate = WaitGate(sleep=sleep)
+        self.pace = ServerPace(sleep=sleep) if settings.requests_per_second == 0 else None
         self.breaker = (
-            CircuitBreaker(failure_threshold=settings.failure_threshold, recovery_timeout=settings.recovery_timeout)
+            CircuitBreaker(
+                failure_threshold=settings.failure_threshold,
+                recovery_timeout=settings.recovery_timeout,
+                failure_rate=settings.breaker_failure_percent / 100,
+                window=settings.breaker_window,
+                minimum_calls=settings.breaker_minimum_calls,
+                half_open_probes=settings.breaker_half_open_probes,
+            )
             if settings.enable_circuit_breaker
             else None
         )
@@ -113,7 +140,7 @@ class ApiClient:
             settings.retry_jitter,
             base_delay=settings.base_delay,
             max_delay=settings.max_delay,
-            rng=rng,
+            rng=self._random,
         )
         self._origin = origin(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
@@ -128,13 +155,15 @@ class ApiClient:
     ) -> Response:
         """Sends `request` until it gives a JSON document, or raises a `FetchError` / `WaitTooLongError`.
 
-        Retries `RetryableError`s up to `max_retries` times, while the retry budget allows; waits for an open
-        breaker (not an attempt) for at most `max_wait_seconds` in all. `check` judges a response that arrived
-        (the source layer's "an empty page inside the total is not the end"): what it raises is handled like the
-        same error from the server, so a `RetryableError` from it is retried. A response whose status is in
-        `judged` is not classified here: it goes to `check` with its status and its body (JSON, or None), and
-        `check` must raise for what it does not accept (a source's error rules read these; the breaker counts such
-        a response as the server having answered).
+        Retries `RetryableError`s up to `max_retries` times. A retry the budget refuses is deferred, not dropped:
+        it waits max(backoff, U(max_delay / 2, max_delay)), the concurrency limit shrinks, and it goes; the page
+        is given up only when its `max_retries` are spent, or when its deferrals would pass `max_wait_seconds`.
+        Waits for an open breaker (not an attempt) for at most `max_wait_seconds` in all. `check` judges a
+        response that arrived (the source layer's "an empty page inside the total is not the end"): what it
+        raises is handled like the same error from the server, so a `RetryableError` from it is retried. A
+        response whose status is in `judged` is not classified here: it goes to `check` with its status and its
+        body (JSON, or None), and `check` must raise for what it does not accept (a source's error rules read
+        these; the breaker and the limit count such a response as the server having answered).
         """
         if isinstance(request, str):
             request = Request(request)
@@ -144,6 +173,7 @@ class ApiClient:
         retries = 0
         previous_delay: float | None = None
         breaker_waited = 0.0
+        deferred = 0.0
         last_error: FetchError | None = None
         while True:
             try:
@@ -173,10 +203,16 @@ class ApiClient:
                     self.gate.pause_for(exc.wait_hint)
                 if retries >= settings.max_retries:
                     raise
-                if not self.budget.try_spend():
-                    self._metrics.budget_refusals += 1
-                    raise
                 delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
+                if not self.budget.try_spend():
+                    delay = max(delay, self._random.uniform(settings.max_delay / 2, settings.max_delay))
+                    if deferred + delay > settings.max_wait_seconds:
+                        self._metrics.budget_refusals += 1
+                        raise
+                    deferred += delay
+                    self.budget.spend_deferred()
+                    self.limit.overload()
+                    self._metrics.retries_deferred += 1
                 previous_delay = delay
                 retries += 1
                 self._metrics.retries += 1
@@ -193,37 +229,74 @@ class ApiClient:
             return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
 
     async def _attempt(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
-        """One attempt. Inside a worker slot, in this order: the rate limiter, the shared wait gate, the breaker
-        (raises `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the
-        request leaves, so that requests queued for a slot when a 429 or an outage arrived do not slip through.
+        """One attempt. Inside a slot of the concurrency limit, in this order: the shared wait gate, the server's
+        pace, the rate limiter (and the gate again if a pause began while waiting there), the breaker (raises
+        `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the request
+        leaves, so that requests queued for a slot when a 429 or an outage arrived do not slip through; the gate
+        comes before the limiter, so that requests held by a pause leave at the limiter's pace when it ends.
         """
-        async with self._semaphore:
-            if self._limiter is not None:
+        limit = self.limit
+        epoch = await limit.acquire()
+        signal = Signal.NONE
+        latency = 0.0
+        try:
+            while True:
+                waited = await self.gate.wait()
+                if waited:
+                    self._metrics.gate_waits += 1
+                    self._metrics.gate_wait_seconds += waited
+                if self.pace is not None:
+                    await self.pace.wait()
+                if self._limiter is None:
+                    break
                 await self._limiter.acquire()
-            waited = await self.gate.wait()
-            if waited:
-                self._metrics.gate_waits += 1
-                self._metrics.gate_wait_seconds += waited
+                if self.gate.is_open():
+                    break
             permit = await self.breaker.acquire() if self.breaker else None
-            self._metrics.requests += 1
-            self._metrics.in_flight += 1
+            metrics = self._metrics
+            metrics.requests += 1
+            metrics.in_flight += 1
+            started = time.monotonic()
             try:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
                     response = await self._exchange(request, judged)
             except TimeoutError as exc:
-                timeout = RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s")
-                settle(permit, timeout)
-                raise timeout from exc
+                signal = Signal.TIMEOUT
+                raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
             except FetchError as exc:
-                settle(permit, exc)
+                signal = classify(exc)
                 raise
             else:
-                settle(permit, None)
+                signal = Signal.OK
+                latency = time.monotonic() - started
+                if has_rate_headers(response.headers):
+                    self._learn_quota(response.headers)
                 return response
             finally:
-                self._metrics.in_flight -= 1
+                metrics.in_flight -= 1
                 if permit:
+                    if signal in BREAKER_SUCCESSES:
+                        permit.success()
+                    elif signal in BREAKER_FAILURES:
+                        permit.failure()
                     permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
+                if signal is Signal.REFUSED:
+                    latency = time.monotonic() - started
+        finally:
+            limit.release(epoch, signal, latency)
+
+    def _learn_quota(self, headers: Mapping[str, str]) -> None:
+        """A successful response that speaks of the server's quota: a spent one closes the gate until its reset
+        (if that is within max_wait_seconds; a longer one is met by the next request's 429), and an announced one
+        sets the server pace."""
+        now = time.time()
+        hint = parse_wait_hint(headers, now=now)
+        if hint is not None and 0 < hint <= self._settings.max_wait_seconds:
+            self.gate.pause_for(hint)
+        if self.pace is not None:
+            quota = parse_quota(headers, now=now)
+            if quota is not None:
+                self.pace.observe(quota[0], quota[1], self.limit.limit)
 
     async def _exchange(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
@@ -270,18 +343,18 @@ class ApiClient:
         )
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
-        """The body, refused as soon as it is larger than `max_response_mb` (memory stays bounded)."""
+        """The decoded body, refused as soon as it is larger than `max_response_mb` (see `http/body.py`): a
+        Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
-        if response.content_length is not None:
-            if response.content_length > limit:
-                raise too_large(response.status, self._settings.max_response_mb)
-            return await response.read()
-        body = bytearray()
-        async for chunk in response.content.iter_any():
-            body += chunk
-            if len(body) > limit:
-                raise too_large(response.status, self._settings.max_response_mb)
-        return bytes(body)
+        if response.content_length is not None and response.content_length > limit:
+            raise too_large(response.status, self._settings.max_response_mb)
+        body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
+        try:
+            async for chunk in response.content.iter_any():
+                body.feed(chunk)
+        except BodyTooLarge:
+            raise too_large(response.status, self._settings.max_response_mb) from None
+        return body.finish()
 
 
 class Settleable(Protocol):
@@ -293,26 +366,35 @@ class Settleable(Protocol):
 
 
 def settle(permit: Settleable | None, error: FetchError | None) -> None:
-    """Records an attempt's outcome on its breaker permit: success when the server answered (data, or a 4xx such
-    as 404: it is up), failure when it is broken (5xx, timeout, reset, bad JSON), nothing when it only asked to slow
-    down (408, 425, 429) or refused something of ours without a status."""
+    """Records an attempt's outcome on its breaker permit, by its `Signal` (`http/signals.py`): success when the
+    server answered (data, or a 4xx such as 404: it is up), failure when it is broken (5xx but a throttling 503,
+    timeout, reset, bad JSON), nothing when it only asked to slow down (408, 425, 429, 503 with a wait hint) or
+    refused something of ours without a status. (The async client settles from its own signal, which also knows
+    timeouts; this is the threaded baseline's entry.)"""
     if permit is None:
         return
-    if error is None or (isinstance(error, FatalError) and error.status is not None):
+    signal = classify(error)
+    if signal in BREAKER_SUCCESSES:
         permit.success()
-    elif isinstance(error, RetryableError) and error.status not in THROTTLING_STATUSES:
+    elif signal in BREAKER_FAILURES:
         permit.failure()
 
 
-SESSION_HEADERS = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
+SESSION_HEADERS = {
+    "Accept": "application/json",
+    "Accept-Encoding": ACCEPT_ENCODING,
+    "User-Agent": "fivetran-asyncio-connector/1.0",
+}
 
 
 def make_session(settings: Settings) -> aiohttp.ClientSession:
-    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies."""
+    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies, and no
+    automatic decompression (the client decodes with a bound on the decoded size: `http/body.py`)."""
     connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
     return aiohttp.ClientSession(
         connector=connector,
         headers=SESSION_HEADERS,
         cookie_jar=aiohttp.DummyCookieJar(),
         raise_for_status=False,
+        auto_decompress=False,
     )

@@ -46,6 +46,39 @@ def parse_wait_hint(headers: Mapping[str, str], *, now: float) -> float | None:
     return None
 
 
+RATE_LIMIT_HEADERS = ("retry-after", "ratelimit", "ratelimit-remaining", "x-ratelimit-remaining")
+
+
+def has_rate_headers(headers: Mapping[str, str]) -> bool:
+    """Whether any header `parse_wait_hint` or `parse_quota` reads is present: a cheap test for the hot path
+    (four lookups in aiohttp's case-insensitive headers; a plain dict must have lower-case names)."""
+    return any(name in headers for name in RATE_LIMIT_HEADERS)
+
+
+def parse_quota(headers: Mapping[str, str], *, now: float) -> tuple[float, float] | None:
+    """(remaining requests, seconds until the quota resets) from `RateLimit: ...;r=..;t=..`, `RateLimit-Remaining`
+    with `RateLimit-Reset`, or `X-RateLimit-Remaining` with `X-RateLimit-Reset` (the first present); None when no
+    header gives both. For a `RateLimit` field with several policies, the one with the least remaining."""
+    lowered = _lowercase(headers)
+    structured = lowered.get("ratelimit")
+    if structured is not None:
+        quotas: list[tuple[float, float]] = []
+        for member in structured.split(","):
+            _, *params = (part.strip() for part in member.split(";"))
+            values = {key.strip().lower(): value.strip() for key, _, value in (p.partition("=") for p in params)}
+            remaining, reset = _signed_number(values.get("r")), _reset_delay(values.get("t"), now)
+            if remaining is not None and reset is not None:
+                quotas.append((remaining, reset))
+        if quotas:
+            return min(quotas)
+    for prefix in ("ratelimit-", "x-ratelimit-"):
+        remaining = _signed_number(lowered.get(prefix + "remaining"))
+        reset = _reset_delay(lowered.get(prefix + "reset"), now)
+        if remaining is not None and reset is not None:
+            return remaining, reset
+    return None
+
+
 def _lowercase(headers: Mapping[str, str]) -> dict[str, str]:
     """Lower-cased names; for a repeated header (a multidict) the first value wins."""
     lowered: dict[str, str] = {}

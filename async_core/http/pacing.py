@@ -1,7 +1,13 @@
-"""Pacing requests to one host: the shared wait gate (reactive) and the rate limiter (proactive).
+"""Pacing requests to one host: the shared wait gate (reactive), the server's pace and the rate limiter
+(proactive). A request passes them in this order, the gate first, so that the requests held by a pause leave at
+the paced rate when it ends instead of in a burst (the client checks the gate again after the limiter, in case a
+pause began meanwhile).
 
-WaitGate            when one request learns that the server wants a pause (Retry-After, RateLimit), every
-                    request to the host waits until it is over, instead of each finding out with its own 429
+WaitGate            when one response (of any status, 2xx included) says the server wants a pause (Retry-After,
+                    a spent RateLimit quota), every request to the host waits until it is over, instead of each
+                    finding out with its own 429
+ServerPace          when `requests_per_second` is 0 and the server announces its quota (RateLimit,
+                    X-RateLimit-*), the last requests of the quota are spread over the time until it resets
 make_rate_limiter   an aiolimiter bucket that never lets more than `requests_per_second` through, not even
                     at start
 """
@@ -78,6 +84,61 @@ class WaitGate:
             self.waits += 1
             self.waited_seconds += waited
         return waited
+
+
+class ServerPace:
+    """Spacing taken from the server's announced quota, for when the user set no `requests_per_second`.
+
+    `observe(remaining, reset_seconds, concurrency)` after each response that announces its quota: while the
+    remaining requests are plentiful (at least twice the current concurrency limit) requests go unpaced; below
+    that, they leave at most one per  reset_seconds / remaining,  so that the quota lasts until it resets instead
+    of running out in a burst of 429s (at 0 the wait gate holds every request until the reset). The pace follows
+    each new announcement: a quota refilling at r requests/s converges to about r requests/s.
+    `wait()` reserves the next departure time and sleeps until it (no sleep at all while unpaced).
+    Counters: `waits`, `waited_seconds`. Not locked: one event loop.
+    """
+
+    __slots__ = ("_clock", "_interval", "_next", "_sleep", "waited_seconds", "waits")
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float] = _loop_time,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+    ) -> None:
+        self._clock = clock
+        self._sleep = sleep
+        self._interval = 0.0
+        self._next = 0.0
+        self.waits = 0
+        self.waited_seconds = 0.0
+
+    @property
+    def interval(self) -> float:
+        """The seconds between two departures now (0: unpaced)."""
+        return self._interval
+
+    def observe(self, remaining: float, reset_seconds: float, concurrency: float) -> None:
+        """Learn the quota a response announced (see the class docstring)."""
+        if remaining <= 0 or remaining >= 2 * concurrency:
+            self._interval = 0.0
+        else:
+            self._interval = max(0.0, reset_seconds) / remaining
+
+    async def wait(self) -> float:
+        """Sleep until this request's departure time; returns the seconds slept."""
+        interval = self._interval
+        if interval == 0.0:
+            return 0.0
+        now = self._clock()
+        departure = max(now, self._next)
+        self._next = departure + interval
+        delay = departure - now
+        if delay > 0:
+            self.waits += 1
+            self.waited_seconds += delay
+            await self._sleep(delay)
+        return delay
 
 
 class PacedLimiter(AsyncLimiter):

@@ -137,7 +137,8 @@ class RetryBudget:
     A retry is allowed while  retries < floor + percent / 100 · requests,  where `requests` counts first
     attempts (`note_request`) and `retries` the retries granted so far (the gRPC / Finagle retry budget; the floor
     lets a small sync retry at all). With the defaults (20 %, floor 10): 10 retries before any request, 30 after
-    100 requests.
+    100 requests. A refused retry is not a lost page: the client defers it (waits, and lowers its concurrency
+    limit) and then counts it with `spend_deferred`, so the budget sets the pace of retries, not their number.
 
     Not locked: it is meant for one event loop, where no other task runs between the check and the count.
     """
@@ -150,6 +151,7 @@ class RetryBudget:
         self._requests = 0
         self._retries = 0
         self._refusals = 0
+        self._deferrals = 0
 
     def note_request(self) -> None:
         """Count one first attempt (not a retry)."""
@@ -163,6 +165,17 @@ class RetryBudget:
             return True
         self._refusals += 1
         return False
+
+    def spend_deferred(self) -> None:
+        """Count a retry that the budget refused but that goes anyway after a deferral: it is owed, so the budget
+        stays spent (and further retries are deferred too) until first attempts have paid for it."""
+        self._retries += 1
+        self._deferrals += 1
+
+    @property
+    def deferrals(self) -> int:
+        """Retries that went after a deferral (see `spend_deferred`)."""
+        return self._deferrals
 
     @property
     def requests(self) -> int:

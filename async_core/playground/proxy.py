@@ -1,6 +1,7 @@
 """A fault-injecting proxy: the playground's faults in front of any JSONPlaceholder-compatible server.
 
-Contract: every GET (and HEAD) `path?query` is forwarded to `upstream_base_url + path?query`; the answer passes
+Contract: every GET (and HEAD) `path?query` is forwarded to `upstream_base_url + path?query` (with the client's
+`Accept` and `Authorization` headers); the answer passes
 through with its status, body, `Content-Type`, `X-Total-Count`, `Access-Control-Expose-Headers`, and `Link` with
 the upstream base rewritten to the proxy's own, so that a client following Link stays on the proxy. The same
 fault middleware as the playground's runs first. An upstream that cannot be reached gives 502; other methods 405.
@@ -61,6 +62,8 @@ def make_proxy_app(
             return error_response(405, "method not allowed")
         session = request.app[_SESSION]
         headers = {hdrs.ACCEPT: request.headers.get(hdrs.ACCEPT, "application/json")}
+        if hdrs.AUTHORIZATION in request.headers:  # a transparent proxy: the client's credentials go upstream
+            headers[hdrs.AUTHORIZATION] = request.headers[hdrs.AUTHORIZATION]
         try:
             async with session.get(upstream + request.path_qs, headers=headers, allow_redirects=False) as answer:
                 body = await answer.read()

@@ -290,12 +290,11 @@ class Engine:
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
-        for error in skipped:
+        for error in skipped:  # LOW: never a stop
             self._note(error)
-        table = self._metrics.table(spec.name)
-        for error in rejected:
-            table.errors += 1
-            self._judge(error)
+        if rejected:
+            self._metrics.table(spec.name).errors += len(rejected)
+            self._judge_all(rejected)
 
     def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
         """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
@@ -369,8 +368,19 @@ class Engine:
             self._bridge.put(Noted(error))
         self._judge(error)
 
+    def _judge_all(self, errors: list[ErrorRecord]) -> None:
+        """Records every error of a page before acting on the strongest verdict: each one written to
+        `sync_errors` is counted, even when a threshold trips in the middle of the page."""
+        verdicts = [self._ledger.record(error) for error in errors]
+        for stop in (Verdict.STOP_SYNC, Verdict.STOP_TABLE):
+            if stop in verdicts:
+                self._act(stop, errors[verdicts.index(stop)])
+                return
+
     def _judge(self, error: ErrorRecord) -> None:
-        verdict = self._ledger.record(error)
+        self._act(self._ledger.record(error), error)
+
+    def _act(self, verdict: Verdict, error: ErrorRecord) -> None:
         if verdict is Verdict.STOP_SYNC:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:

@@ -8,6 +8,11 @@ from __future__ import annotations
 
 import dataclasses
 import time
+from typing import Any
+
+# The limit's path keeps at most this many points; past it, every other point is dropped (and the spacing
+# between kept points doubles), so a sync of any length costs a bounded list.
+MAX_LIMIT_SAMPLES = 512
 
 
 @dataclasses.dataclass
@@ -28,6 +33,47 @@ class TableMetrics:
 
 
 @dataclasses.dataclass
+class LimitPath:
+    """The concurrency limit over a sync: start, lowest, highest, current, and (seconds since start, limit) points
+    for a plot, recorded by the limit's `on_change` hook each time its whole part changes."""
+
+    mode: str = "adaptive"
+    start: float | None = None
+    low: float = 0.0
+    high: float = 0.0
+    current: float = 0.0
+    started: float = dataclasses.field(default_factory=time.monotonic)
+    samples: list[tuple[float, float]] = dataclasses.field(default_factory=list)
+    _stride: int = 1  # record every `_stride`-th change once thinned
+    _changes: int = 0
+
+    def record(self, limit: float) -> None:
+        if self.start is None:
+            self.start = self.low = self.high = limit
+        self.low = min(self.low, limit)
+        self.high = max(self.high, limit)
+        self.current = limit
+        self._changes += 1
+        if self._changes % self._stride:
+            return
+        self.samples.append((round(time.monotonic() - self.started, 3), round(limit, 2)))
+        if len(self.samples) >= MAX_LIMIT_SAMPLES:
+            del self.samples[1::2]
+            self._stride *= 2
+
+    def summary(self) -> dict[str, Any]:
+        """For the sync report: whole requests for start/min/max/final, and the points as [seconds, limit]."""
+        return {
+            "mode": self.mode,
+            "start": int(self.start or 0),
+            "min": int(self.low),
+            "max": int(self.high),
+            "final": int(self.current),
+            "samples": [[t, limit] for t, limit in self.samples],
+        }
+
+
+@dataclasses.dataclass
 class Metrics:
     """Counters for the whole sync."""
 
@@ -35,11 +81,13 @@ class Metrics:
     in_flight: int = 0
     retries: int = 0
     retries_succeeded: int = 0  # requests that needed a retry and then succeeded
-    budget_refusals: int = 0
+    budget_refusals: int = 0  # retries given up because their deferrals would pass max_wait_seconds
+    retries_deferred: int = 0  # retries the budget refused that went after a deferral
     breaker_rejections: int = 0
     gate_waits: int = 0
     gate_wait_seconds: float = 0.0
     tables: dict[str, TableMetrics] = dataclasses.field(default_factory=dict)
+    concurrency: LimitPath = dataclasses.field(default_factory=LimitPath)
 
     def table(self, name: str) -> TableMetrics:
         if name not in self.tables:

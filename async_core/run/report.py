@@ -12,7 +12,8 @@ from async_core.run.metrics import Metrics
 def build_summary(
     *, metrics: Metrics, ledger: ErrorLedger, breaker: CircuitBreaker | None, max_workers: int, elapsed: float
 ) -> dict[str, Any]:
-    """`processing_summary` and `error_summary` as in the threaded example, plus the resilience counters."""
+    """`processing_summary` and `error_summary` as in the threaded example, plus the resilience counters and the
+    concurrency limit's path (start, min, max, final, and [seconds, limit] points for a plot)."""
     tables = {
         name: {
             "records_processed": table.records_written,
@@ -39,12 +40,14 @@ def build_summary(
             "retries": metrics.retries,
             "retries_succeeded": metrics.retries_succeeded,
             "retry_budget_refusals": metrics.budget_refusals,
+            "retries_deferred": metrics.retries_deferred,
             "breaker_opens": breaker.opens if breaker else 0,
             "breaker_probes": breaker.probes if breaker else 0,
             "breaker_rejections": metrics.breaker_rejections,
             "rate_gate_waits": metrics.gate_waits,
             "rate_gate_wait_seconds": round(metrics.gate_wait_seconds, 3),
         },
+        "concurrency": metrics.concurrency.summary(),
     }
 
 
@@ -53,7 +56,9 @@ def progress_line(*, metrics: Metrics, ledger: ErrorLedger, breaker: CircuitBrea
     written = metrics.records_written
     rate = written / elapsed if elapsed > 0 else 0.0
     state = breaker.state.name if breaker else "DISABLED"
+    path = metrics.concurrency
     return (
         f"progress: {written} rows in {elapsed:.1f} s ({rate:.0f} rows/s), {metrics.in_flight} requests in flight, "
-        f"{metrics.retries} retries, {len(ledger.records)} errors, breaker {state}"
+        f"{metrics.retries} retries, {len(ledger.records)} errors, breaker {state}, "
+        f"concurrency limit {path.current:.0f} ({path.mode}; {path.low:.0f} to {path.high:.0f} so far)"
     )

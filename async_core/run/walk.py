@@ -138,6 +138,7 @@ class Walk:
         first = number
         seen: set[PageRequest] = {request}
         size_known = False  # the server gave a full page at this size: a short page is then the last one
+        rows_seen, announced = 0, None  # records walked, and the total of page 1 (when this walk began there)
         while True:
             if number - first >= self._max_pages:
                 await self._lose(number, NoProgress(f"more than max_pages_per_table ({self._max_pages}) pages"))
@@ -171,12 +172,22 @@ class Walk:
                         return
                     following = self._next(number, fetched, size_known)
                 count = len(fetched.records)
+                rows_seen += count
+                if number == first == 1 and fetched.facts.total_items is not None:
+                    announced = fetched.facts.total_items
                 if self.paginator.addressable and count >= self.size:
                     size_known = True
                 elif self._maybe_capped(number, first, count, fetched.facts, size_known, following):
                     self.size = count  # go on at the server's size: the next page says whether it was the last
                     self._pages.put(Replan(self.name, number, count, self.unit))
                     following = self._request(number + 1)
+                if following is None and announced is not None and rows_seen < announced:
+                    # The walk ended short of the total its first page announced: not complete. The next sync
+                    # walks again from page 1 (a walked page N cannot be asked for on its own).
+                    self._pages.deliver(self, number, fetched, slot, resume=None)
+                    shortfall = f"the walk ended with {rows_seen} of the {announced} records its first page announced"
+                    await self._lose(number + 1, FatalError(shortfall))
+                    return
                 if following is None:
                     self._pages.put(LastPage(self.name, number, self.unit))
                     self._pages.deliver(self, number, fetched, slot, resume=None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import email.utils
+import itertools
 import math
 import time
 from collections import Counter
@@ -175,8 +176,10 @@ def test_a_not_found_page_is_not_retried() -> None:
     assert [(e["page"], e["severity"]) for e in sink.rows("sync_errors")] == [(2, "HIGH")]
 
 
-def test_the_retry_budget_caps_retries_during_a_widespread_failure() -> None:
-    """Every page after the first fails: with budget 20% and floor 10, retries stop long before 9 × 10."""
+def test_a_spent_retry_budget_defers_retries_instead_of_losing_pages() -> None:
+    """Every page after the first fails: with budget 20 % and floor 10, 12 retries go at once and the other 78 are
+    deferred (each after at least max_delay / 2), never dropped: every page gets its 10 retries before it is lost,
+    and the concurrency limit comes down to 1."""
     served = paged(rows("posts", 100))
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -185,17 +188,21 @@ def test_the_retry_budget_caps_retries_during_a_widespread_failure() -> None:
         return web.json_response({}, status=503)
 
     with serve(handler) as (url, seen):
+        sink = RecordingSink()
         result = sync(
             url,
+            sink,
             max_retries="10",
             retry_budget_percent="20",
             enable_circuit_breaker="false",
             error_threshold_per_thread="100",
             total_error_threshold="100",
         )
-    requests = 10  # pages 1..10: first attempts
-    assert len(seen.requests) <= requests + 10 + math.floor(0.2 * requests)
-    assert result.summary["resilience"]["retry_budget_refusals"] >= 1
+    assert len(seen.requests) == 1 + 9 * 11
+    resilience = result.summary["resilience"]
+    assert (resilience["retries"], resilience["retries_deferred"], resilience["retry_budget_refusals"]) == (90, 78, 0)
+    assert sorted((e["page"], e["attempts"]) for e in sink.rows("sync_errors")) == [(p, 11) for p in range(2, 11)]
+    assert result.summary["concurrency"]["min"] == 1
 
 
 def test_an_outage_costs_the_threshold_the_in_flight_and_one_probe_per_recovery_timeout() -> None:
@@ -280,3 +287,55 @@ def test_requests_per_second_paces_without_an_initial_burst() -> None:
     assert times[4] - times[0] >= 3 / 20
     rate = (len(times) - 1) / (times[-1] - times[0])
     assert rate == pytest.approx(20, rel=0.05)
+
+
+def test_after_a_retry_after_paced_requests_leave_without_a_burst() -> None:
+    """requests_per_second 5, 16 workers, a 429 with Retry-After 1 on page 3: the requests held by the pause leave
+    at the paced rate when it ends. The limiter's floor is 3/4 of a period (150 ms); arrival gaps are allowed
+    10 ms of jitter (a burst would show gaps of about a millisecond)."""
+    served = paged(rows("posts", 100))
+    fault: dict[str, float] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("_page") == "3" and "time" not in fault:
+            fault["time"] = time.monotonic()
+            return web.json_response({}, status=429, headers={"Retry-After": "1"})
+        return await served(request)
+
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, max_workers="16", requests_per_second="5")
+    assert sink.ids("posts") == list(range(1, 101))
+    times = sorted(seen.times)
+    assert len(times) == 11
+    assert retry_after_gap(times, fault["time"]) >= 1.0 - 0.02
+    gaps = [later - earlier for earlier, later in itertools.pairwise(times)]
+    assert min(gaps) >= 0.15 - 0.01, [round(gap, 3) for gap in gaps]
+
+
+@pytest.mark.parametrize(
+    "quota",
+    [{"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "1"}, {"RateLimit": '"default";r=0;t=1'}],
+    ids=["x-ratelimit", "ratelimit"],
+)
+def test_a_200_with_a_spent_quota_pauses_the_next_requests_until_the_reset(quota: dict[str, str]) -> None:
+    """Page 2 answers 200 with its data and a spent quota (reset in 1 s): no request reaches the server for 1 s
+    after it, and every row lands without a retry."""
+    served = paged(rows("posts", 60))
+    spent: dict[str, float] = {}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        response = await served(request)
+        if request.query.get("_page") == "2" and "time" not in spent:
+            spent["time"] = time.monotonic()
+            response.headers.update(quota)
+        return response
+
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink, max_workers="1")
+    assert sink.ids("posts") == list(range(1, 61))
+    later = [t for t in seen.times if t > spent["time"]]
+    assert min(later) - spent["time"] >= 1.0 - 0.02
+    assert result.summary["resilience"]["retries"] == 0
+    assert result.summary["resilience"]["rate_gate_waits"] >= 1

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import tracemalloc
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -97,6 +98,42 @@ def test_a_body_over_max_response_mb_is_refused_and_memory_stays_flat(content_le
     assert run.result.status == "partial"
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MB"
     assert sent["bytes"] < BODY_BYTES // 2
+
+
+BOMB_DECODED = 64 * MIB
+
+
+def gzip_bomb() -> Any:
+    """A handler answering every page with a ~64 KiB gzip body that inflates to 64 MiB of JSON whitespace."""
+    compressor = zlib.compressobj(9, zlib.DEFLATED, 16 + zlib.MAX_WBITS)  # gzip, built without 64 MiB in memory
+    parts = [compressor.compress(b"[")]
+    parts += [compressor.compress(CHUNK) for _ in range((BOMB_DECODED - 2) // len(CHUNK))]
+    parts += [compressor.compress(b"]"), compressor.flush()]
+    body = b"".join(parts)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        headers = {"Content-Type": "application/json", "Content-Encoding": "gzip"}
+        return web.Response(body=body, headers=headers)
+
+    return handler
+
+
+def test_a_gzip_bomb_is_refused_by_its_decoded_size_and_memory_stays_flat() -> None:
+    """64 KiB of gzip inflating to 64 MiB, max_response_mb 1: one HIGH error naming the limit, under 10 MiB traced."""
+    handler = gzip_bomb()
+    tracemalloc.start()
+    try:
+        with serve(handler) as (url, seen):
+            config = configuration(url, max_response_mb="1", max_retries="3")
+            run = checked_sync(config, bound=bound_for(config, 1), ports=[port_of(url)])
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert len(seen.requests) == 1
+    [error] = run.sink.rows("sync_errors")
+    assert (error["page"], error["severity"], error["error_type"]) == (1, "HIGH", "FatalError")
+    assert error["message"] == "response larger than max_response_mb (1 MB)"
+    assert peak < 10 * MIB, f"peak {peak / MIB:.1f} MB"
 
 
 async def trickle_body(request: web.Request) -> web.StreamResponse:

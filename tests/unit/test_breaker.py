@@ -21,7 +21,10 @@ class FakeClock:
 def _breaker(
     clock: FakeClock, on_transition: Callable[[CircuitState, CircuitState], None] | None = None
 ) -> CircuitBreaker:
-    return CircuitBreaker(failure_threshold=3, recovery_timeout=30.0, clock=clock, on_transition=on_transition)
+    """Threshold 3, 30 s, and a single probe: the probe gate's mechanics (several probes: see the tests below)."""
+    return CircuitBreaker(
+        failure_threshold=3, recovery_timeout=30.0, half_open_probes=1, clock=clock, on_transition=on_transition
+    )
 
 
 async def _fail(breaker: CircuitBreaker, times: int) -> None:
@@ -356,15 +359,147 @@ async def test_the_permit_context_manager_releases_on_error() -> None:
     assert breaker.probes == 2
 
 
-@pytest.mark.parametrize(("threshold", "timeout"), [(0, 30.0), (5, -1.0)])
-def test_bad_configuration_is_refused(threshold: int, timeout: float) -> None:
-    """failure_threshold below 1 or a negative recovery_timeout: ValueError."""
-    with pytest.raises(ValueError, match=">= "):
-        CircuitBreaker(failure_threshold=threshold, recovery_timeout=timeout)
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"failure_threshold": 0},
+        {"recovery_timeout": -1.0},
+        {"failure_rate": 0.0},
+        {"failure_rate": 1.5},
+        {"window": 10, "minimum_calls": 11},
+        {"half_open_probes": 0},
+    ],
+)
+def test_bad_configuration_is_refused(options: dict[str, float]) -> None:
+    """A threshold below 1, a negative timeout, a rate outside (0, 1], minimum_calls over the window, 0 probes."""
+    with pytest.raises(ValueError, match="must be"):
+        CircuitBreaker(**options)  # type: ignore[arg-type]
 
 
 def test_defaults() -> None:
-    """5 failures, 30 s, CLOSED, counters at 0."""
+    """5 failures, 30 s, 50 % of a window of 50 with 20 calls at least, 3 probes; CLOSED, counters at 0."""
     breaker = CircuitBreaker()
     assert (breaker.failure_threshold, breaker.recovery_timeout, breaker.state) == (5, 30.0, CLOSED)
+    assert (breaker.failure_rate, breaker.window, breaker.minimum_calls, breaker.half_open_probes) == (0.5, 50, 20, 3)
     assert (breaker.opens, breaker.probes, breaker.rejections) == (0, 0, 0)
+
+
+def _rated(clock: FakeClock, **overrides: float) -> CircuitBreaker:
+    options: dict[str, float] = {"failure_threshold": 5, "failure_rate": 0.5, "window": 20, "minimum_calls": 10}
+    options.update(overrides)
+    return CircuitBreaker(recovery_timeout=30.0, clock=clock, **options)  # type: ignore[arg-type]
+
+
+async def _outcomes(breaker: CircuitBreaker, pattern: str) -> None:
+    """'s' a success, 'f' a failure, in order."""
+    for mark in pattern:
+        permit = await breaker.acquire()
+        if mark == "s":
+            permit.success()
+        else:
+            permit.failure()
+        permit.release()
+
+
+async def test_an_outage_on_a_healthy_server_trips_after_exactly_failure_threshold() -> None:
+    """30 successes, then failures: the fifth failure in a row opens it."""
+    breaker = _rated(FakeClock())
+    await _outcomes(breaker, "s" * 30 + "ffff")
+    assert breaker.state is CLOSED
+    await _outcomes(breaker, "f")
+    assert (breaker.state, breaker.opens) == (OPEN, 1)
+
+
+async def test_an_outage_from_the_first_request_trips_after_failure_threshold() -> None:
+    """No call recorded yet: failure_threshold failures open it."""
+    breaker = _rated(FakeClock())
+    await _outcomes(breaker, "fffff")
+    assert breaker.state is OPEN
+
+
+async def test_a_streak_of_five_on_a_server_failing_a_quarter_at_random_does_not_trip() -> None:
+    """A window at 25 % failures: five (and nine) in a row are chance at that rate; ten is not."""
+    breaker = _rated(FakeClock(), window=50, minimum_calls=40)
+    await _outcomes(breaker, "fsss" * 10)  # 25 % of 40
+    await _outcomes(breaker, "f" * 9)
+    assert breaker.state is CLOSED
+    assert breaker.consecutive_failures == 9
+    await _outcomes(breaker, "f")
+    assert breaker.state is OPEN
+
+
+def test_the_streak_needed_grows_with_the_rate_shown_and_is_capped_at_twice_the_threshold() -> None:
+    """log(1e-6) / log(p): 5 at 5 %, 8 at 15 %, 10 at 24 %, capped at 10 for threshold 5."""
+    breaker = _rated(FakeClock(), window=100, minimum_calls=100)
+    needed = {}
+    for percent in (0, 5, 15, 24, 40):
+        breaker._calls, breaker._failures = 101, percent
+        needed[percent] = breaker._streak_to_trip()
+    assert needed == {0: 5, 5: 5, 15: 8, 24: 10, 40: 10}
+
+
+async def test_the_failure_rate_over_the_window_trips_once_minimum_calls_are_in() -> None:
+    """Alternating failures (50 %): nothing before 10 calls; the 10th call (5 of 10 failed) opens it."""
+    breaker = _rated(FakeClock())
+    await _outcomes(breaker, "sfsfsfsfs")
+    assert breaker.state is CLOSED
+    await _outcomes(breaker, "f")
+    assert (breaker.state, breaker.opens) == (OPEN, 1)
+
+
+async def test_old_outcomes_leave_the_sliding_window() -> None:
+    """Window 20: 6 failures long ago, 20 successes, then 9 failures: the window holds 9 of 20, below 50 %."""
+    breaker = _rated(FakeClock(), failure_threshold=10)
+    await _outcomes(breaker, "ssf" * 6 + "s" * 20 + "sf" * 9)
+    assert (breaker.state, breaker.window_calls, breaker.window_failures) == (CLOSED, 20, 9)
+
+
+async def test_a_server_answering_seventy_percent_never_opens_it() -> None:
+    """1000 calls at a seeded 30 % failure rate through the default breaker: never open."""
+    import random
+
+    rng = random.Random(7)
+    breaker = CircuitBreaker(clock=FakeClock())
+    await _outcomes(breaker, "".join("f" if rng.random() < 0.3 else "s" for _ in range(1000)))
+    assert breaker.opens == 0
+
+
+async def test_half_open_admits_the_configured_probes_and_two_successes_of_three_close_it() -> None:
+    """3 probes go, the 4th acquirer waits; a failure and two successes close it; the waiter then goes."""
+    clock = FakeClock()
+    breaker = _rated(clock, half_open_probes=3)
+    await _outcomes(breaker, "fffff")
+    clock.now += 30.0
+    tasks = [asyncio.create_task(breaker.acquire()) for _ in range(4)]
+    await _settle()
+    probes = [t.result() for t in tasks[:3]]
+    assert all(p.is_probe for p in probes)
+    assert not tasks[3].done()
+    probes[0].failure()
+    probes[1].success()
+    await _settle()
+    assert breaker.state is HALF_OPEN
+    assert not tasks[3].done()
+    probes[2].success()
+    assert breaker.state is CLOSED
+    assert not (await tasks[3]).is_probe
+
+
+async def test_two_failed_probes_of_three_reopen_it_at_once() -> None:
+    """Two failures decide it (the third probe's late outcome is ignored); waiters are refused."""
+    clock = FakeClock()
+    breaker = _rated(clock, half_open_probes=3)
+    await _outcomes(breaker, "fffff")
+    clock.now += 30.0
+    probes = [await breaker.acquire() for _ in range(3)]
+    waiter = asyncio.create_task(breaker.acquire())
+    await _settle()
+    probes[0].failure()
+    probes[1].failure()
+    assert (breaker.state, breaker.opens) == (OPEN, 2)
+    with pytest.raises(CircuitOpenError):
+        await waiter
+    probes[2].success()  # late: its half-open period is over
+    for probe in probes:
+        probe.release()
+    assert breaker.state is OPEN

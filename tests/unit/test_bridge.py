@@ -125,3 +125,24 @@ def test_a_crash_checkpoints_what_was_written_then_raises() -> None:
     with pytest.raises(RuntimeError, match="loop died"):
         bridge.consume()
     assert sink.checkpoints()[-1]["cycle"]["tables"]["posts"]["next_page"] == 2
+
+
+def test_a_dead_letter_is_clipped_to_its_documented_size() -> None:
+    """A 1 MB record and a 1 MB message: raw_record becomes a clipped head, the message MAX_MESSAGE_CHARS + 1."""
+    from async_core.run.bridge import MAX_MESSAGE_CHARS, MAX_RAW_RECORD_CHARS, dead_letter_row
+
+    huge = {"id": 1, "body": "x" * 1_000_000}
+    error = ErrorRecord(
+        table="posts", severity=Severity.MEDIUM, error_type="RecordError", message="m" * 1_000_000, raw_record=huge
+    )
+    row = dead_letter_row("S1", 1, error)
+    assert len(row["message"]) == MAX_MESSAGE_CHARS + 1  # the cut, and an ellipsis
+    raw = row["raw_record"]
+    assert raw["clipped"] is True
+    assert raw["json_chars"] > 1_000_000
+    assert len(raw["head"]) == MAX_RAW_RECORD_CHARS
+    small_error = ErrorRecord(
+        table="posts", severity=Severity.MEDIUM, error_type="RecordError", message="m", raw_record={"id": 2}
+    )
+    small = dead_letter_row("S1", 2, small_error)
+    assert small["raw_record"] == {"id": 2}

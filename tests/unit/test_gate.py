@@ -195,3 +195,41 @@ async def test_no_burst_and_the_configured_rate_in_real_time() -> None:
     await asyncio.gather(*(acquire() for _ in range(40)))
     assert times[4] - times[0] >= 4 / 50
     assert abs((times[-1] - times[0]) - 39 / 50) <= 0.05 * 39 / 50
+
+
+def _pace(fake: FakeTime) -> Any:
+    from async_core.http.pacing import ServerPace
+
+    return ServerPace(clock=fake.clock, sleep=fake.sleep)
+
+
+async def test_server_pace_is_off_while_the_quota_is_plentiful() -> None:
+    """20 remaining with a limit of 8 (at least twice it): no sleep at all."""
+    fake = FakeTime()
+    pace = _pace(fake)
+    pace.observe(20, 2.0, 8)
+    assert [await pace.wait() for _ in range(5)] == [0.0] * 5
+    assert fake.sleeps == []
+
+
+async def test_server_pace_spreads_the_last_requests_of_a_quota_until_its_reset() -> None:
+    """4 remaining, reset in 2 s: one request every 0.5 s, the first at once (a fake clock; no real sleep)."""
+    fake = FakeTime()
+    pace = _pace(fake)
+    pace.observe(4, 2.0, 8)
+    departures = []
+    for _ in range(4):
+        await pace.wait()
+        departures.append(fake.now)
+    assert departures == [100.0, 100.5, 101.0, 101.5]
+    assert pace.interval == 0.5
+
+
+async def test_server_pace_follows_each_announcement_and_leaves_a_spent_quota_to_the_gate() -> None:
+    """A new announcement changes the interval; remaining 0 turns pacing off (the gate holds until the reset)."""
+    fake = FakeTime()
+    pace = _pace(fake)
+    pace.observe(2, 1.0, 8)
+    assert pace.interval == 0.5
+    pace.observe(0, 1.0, 8)
+    assert pace.interval == 0.0

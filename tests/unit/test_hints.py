@@ -154,3 +154,32 @@ def test_never_negative() -> None:
         hint = parse_wait_hint(headers, now=NOW)
         assert hint is not None
         assert hint >= 0.0
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        ({"RateLimit": '"default";r=7;t=3'}, (7.0, 3.0)),
+        ({"RateLimit": '"hour";r=50;t=600, "second";r=2;t=1'}, (2.0, 1.0)),
+        ({"RateLimit-Remaining": "4", "RateLimit-Reset": "2"}, (4.0, 2.0)),
+        ({"X-RateLimit-Remaining": "9", "X-RateLimit-Reset": str(NOW + 30)}, (9.0, 30.0)),
+        ({"X-RateLimit-Remaining": "9"}, None),
+        ({"Content-Type": "application/json"}, None),
+    ],
+)
+def test_parse_quota_reads_remaining_and_reset(headers: dict[str, str], expected: tuple[float, float] | None) -> None:
+    """The quota a response announces: (remaining, seconds to reset), the scarcest policy, or None."""
+    from async_core.http.hints import parse_quota
+
+    assert parse_quota(headers, now=NOW) == expected
+
+
+def test_has_rate_headers_is_a_cheap_presence_test() -> None:
+    """True for any header a hint or a quota is read from (case-insensitive in aiohttp's headers)."""
+    from multidict import CIMultiDict
+
+    from async_core.http.hints import has_rate_headers
+
+    assert has_rate_headers(CIMultiDict({"X-RateLimit-Remaining": "3"}))
+    assert has_rate_headers(CIMultiDict({"retry-after": "3"}))
+    assert not has_rate_headers(CIMultiDict({"Content-Type": "application/json", "X-Total-Count": "3"}))

@@ -131,3 +131,17 @@ def test_schema_tables_never_raise() -> None:
     assert schema_tables({"tables": "todos,albums"}) == ("todos", "albums")
     assert schema_tables({"tables": "nope"}) == ("users", "posts", "comments")
     assert schema_tables({}) == ("users", "posts", "comments")
+
+
+@pytest.mark.parametrize(
+    "base_url", ["http://svc:hunter2@127.0.0.1:8000", "https://svc:hunter2@api.example.com", "ftp://svc:hunter2@host"]
+)
+def test_a_base_url_with_credentials_is_refused_in_one_line_without_the_password(base_url: str) -> None:
+    """User info in base_url: one line that says to use api_key, and never echoes the password."""
+    with pytest.raises(ConfigurationError) as refused:
+        parse_settings({"base_url": base_url})
+    message = str(refused.value)
+    assert "\n" not in message
+    assert "hunter2" not in message
+    assert "api_key" in message
+    assert refused.value.key == "base_url"
