@@ -320,13 +320,14 @@ class Engine:
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
         transform, parent = spec.transform, walk.parent
-        rule_for = self._source.rules_for(spec).record
+        rules = self._source.rules_for(spec)
+        rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []
         skipped: list[ErrorRecord] = []
         for record in records:
             try:
-                rule = rule_for(record)
+                rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
                     rows.append(transform(record, processed_at, parent))
                     continue
