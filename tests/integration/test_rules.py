@@ -399,3 +399,17 @@ def test_a_retry_rule_that_keeps_matching_loses_the_page_after_its_retries() -> 
     assert errors(sink) == [("orders", 1, "HIGH", "RetryableError", "busy envelope")]
     assert sink.rows("sync_errors")[0]["attempts"] == 3
     assert result.summary["error_summary"]["errors_by_rule"] == {"busy envelope": 1}
+
+
+def test_a_skipped_page_inside_a_total_counts_as_written_and_the_pass_completes() -> None:
+    """SKIP on page 2 of a fanned-out total: pages 1 and 3 land, page 2 is written with no rows (LOW, named),
+    and the table's pass is complete, not held open."""
+    skip = ResponseRule("envelope is empty", 200, ResponseAction.SKIP, when=is_envelope)
+    with serve(shop()) as (url, seen):
+        sink = RecordingSink()
+        result = sync(dataclasses.replace(SHOP, response_rules=(skip,)), url, sink, ("orders",))
+    assert sink.ids("orders") == [i for i in EXPECTED_ORDERS if not 11 <= i <= 20]
+    assert seen.requests.count("/orders?page=2&per_page=10") == 1
+    assert statuses(result) == {"orders": "complete"}
+    assert result.status == "succeeded"
+    assert ("orders", 2, "LOW", "PageSkipped", "envelope is empty") in errors(sink)
