@@ -8,11 +8,16 @@
     │   │   └── CircuitOpenError    the host's breaker refused the request without touching the network
     │   └── FatalError              another attempt cannot help: other 4xx, a refused redirect, a body too large
     │       ├── AuthenticationError 401 / 403: every request will fail the same way
-    │       └── ForeignOriginError  a next link or redirect leaves the source's origin: refused, no credential sent
+    │       ├── ForeignOriginError  a next link or redirect leaves the source's origin: refused, no credential sent
+    │       └── RuleStop            a source's error rule stops the table (HIGH) or the sync (CRITICAL)
     ├── WaitTooLongError            the server (or the breaker) asks for a wait longer than `max_wait_seconds`
     ├── RecordError                 one record cannot be validated or transformed (goes to `sync_errors`)
     └── SyncStopped                 the sync must stop: a threshold was passed or a CRITICAL error happened
 
+    RuleBug                         a source's error rule raised: a bug in the source, so deliberately not a
+                                    ConnectorError (CRITICAL, kept with its traceback, like any other bug)
+
+A `FetchError` raised because of a source's error rule (`async_core.source.rules`) names it in `rule`.
 aiohttp's exceptions are translated into this tree in one place, `http/client.py`, with `raise ... from exc`.
 `asyncio.CancelledError` is never caught here without being re-raised.
 """
@@ -48,17 +53,20 @@ class ConfigurationError(ConnectorError):
 class FetchError(ConnectorError):
     """A request did not give usable data. `status` is the HTTP status when there was a response."""
 
-    def __init__(self, message: str, *, status: int | None = None) -> None:
+    def __init__(self, message: str, *, status: int | None = None, rule: str | None = None) -> None:
         super().__init__(message)
         self.status = status
+        self.rule = rule  # the source's error rule that decided, if one did
         self.attempts = 1  # set by the client to the attempts made before it gave up
 
 
 class RetryableError(FetchError):
     """Another attempt may succeed. `wait_hint` is the wait the server asked for, in seconds, if it said one."""
 
-    def __init__(self, message: str, *, status: int | None = None, wait_hint: float | None = None) -> None:
-        super().__init__(message, status=status)
+    def __init__(
+        self, message: str, *, status: int | None = None, wait_hint: float | None = None, rule: str | None = None
+    ) -> None:
+        super().__init__(message, status=status, rule=rule)
         self.wait_hint = wait_hint
 
 
@@ -80,6 +88,23 @@ class AuthenticationError(FatalError):
 
 class ForeignOriginError(FatalError):
     """A URL the connector did not build (a next link, a redirect) points off the source's origin."""
+
+
+class RuleStop(FatalError):
+    """A source's error rule says: stop the table (`sync` False) or the whole sync (`sync` True)."""
+
+    def __init__(self, message: str, *, sync: bool, rule: str, status: int | None = None) -> None:
+        super().__init__(message, status=status, rule=rule)
+        self.sync = sync
+
+
+class RuleBug(Exception):
+    """A source's error rule raised. Not a `ConnectorError`: it is a bug in the source, CRITICAL with the
+    traceback of what the rule raised (its `__cause__`). One line: which rule, what it raised."""
+
+    def __init__(self, rule: str, error: Exception) -> None:
+        super().__init__(f"error rule {rule!r} raised {type(error).__name__}: {error}")
+        self.rule = rule
 
 
 class StateError(ConnectorError):

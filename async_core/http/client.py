@@ -47,6 +47,7 @@ from async_core.http.responses import (
     REDIRECT_STATUSES,
     check_status,
     decode_json,
+    decode_judged,
     origin,
     redirect_target,
     too_large,
@@ -69,6 +70,8 @@ class Response:
     links: Mapping[str, str]  # the Link header's targets by rel, absolute
     attempts: int = 1
     recovered_from: str | None = None  # the last error before success, when a retry was needed
+    recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
+    status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,7 +146,13 @@ class ApiClient:
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
         self._max_bytes = int(settings.max_response_mb * MIB)
 
-    async def fetch(self, request: Request | str, *, check: Callable[[Response], None] | None = None) -> Response:
+    async def fetch(
+        self,
+        request: Request | str,
+        *,
+        check: Callable[[Response], None] | None = None,
+        judged: frozenset[int] = frozenset(),
+    ) -> Response:
         """Sends `request` until it gives a JSON document, or raises a `FetchError` / `WaitTooLongError`.
 
         Retries `RetryableError`s up to `max_retries` times. A retry the budget refuses is deferred, not dropped:
@@ -151,7 +160,10 @@ class ApiClient:
         is given up only when its `max_retries` are spent, or when its deferrals would pass `max_wait_seconds`.
         Waits for an open breaker (not an attempt) for at most `max_wait_seconds` in all. `check` judges a
         response that arrived (the source layer's "an empty page inside the total is not the end"): what it
-        raises is handled like the same error from the server, so a `RetryableError` from it is retried.
+        raises is handled like the same error from the server, so a `RetryableError` from it is retried. A
+        response whose status is in `judged` is not classified here: it goes to `check` with its status and its
+        body (JSON, or None), and `check` must raise for what it does not accept (a source's error rules read
+        these; the breaker and the limit count such a response as the server having answered).
         """
         if isinstance(request, str):
             request = Request(request)
@@ -165,7 +177,7 @@ class ApiClient:
         last_error: FetchError | None = None
         while True:
             try:
-                response = await self._attempt(request)
+                response = await self._attempt(request, judged)
                 if check is not None:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
@@ -213,9 +225,10 @@ class ApiClient:
             if retries:
                 self._metrics.retries_succeeded += 1
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered)
+            rule = last_error.rule if last_error else None
+            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
 
-    async def _attempt(self, request: Request) -> Response:
+    async def _attempt(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """One attempt. Inside a slot of the concurrency limit, in this order: the shared wait gate, the server's
         pace, the rate limiter (and the gate again if a pause began while waiting there), the breaker (raises
         `CircuitOpenError`), the request. The gate and the breaker are asked last, right before the request
@@ -246,7 +259,7 @@ class ApiClient:
             started = time.monotonic()
             try:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
-                    response = await self._exchange(request)
+                    response = await self._exchange(request, judged)
             except TimeoutError as exc:
                 signal = Signal.TIMEOUT
                 raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
@@ -285,7 +298,7 @@ class ApiClient:
             if quota is not None:
                 self.pace.observe(quota[0], quota[1], self.limit.limit)
 
-    async def _exchange(self, request: Request) -> Response:
+    async def _exchange(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
         url = request.url
         method = request.method
@@ -300,10 +313,12 @@ class ApiClient:
                         if response.status == 303:
                             method = "GET"
                         continue
-                    check_status(response.status, response.headers)
-                    body = decode_json(response.status, await self._read_body(response))
+                    status = response.status
+                    check_status(status, response.headers, judged=judged)
+                    raw = await self._read_body(response)
+                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
-                    return Response(body=body, headers=response.headers, url=url, links=links)
+                    return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:

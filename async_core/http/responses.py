@@ -5,13 +5,16 @@ benchmark, so that both classify every response the same way:
 - 408, 425, 429, 500, 502, 503, 504 -> `RetryableError` (with the server's wait hint, if any);
 - 401, 403 -> `AuthenticationError`; any other 4xx/5xx or non-200 -> `FatalError`;
 - a body that is not JSON -> `RetryableError`; JSON nested too deep to decode, or not an array -> `FatalError`.
+
+A caller may take some statuses over (`judged`: a source's error rules read them): those are not classified here;
+their body is decoded leniently (`decode_judged`) and the caller decides.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -47,8 +50,10 @@ def redirect_target(url: str, status: int, location: str | None, allowed: Origin
     return target
 
 
-def check_status(status: int, headers: Mapping[str, str]) -> None:
-    """Raises for anything but a 200 JSON response (see the module docstring)."""
+def check_status(status: int, headers: Mapping[str, str], *, judged: Collection[int] = ()) -> None:
+    """Raises for anything but a 200 JSON response (see the module docstring), or a status in `judged`."""
+    if status in judged:
+        return
     if status in RETRYABLE_STATUSES:
         raise RetryableError(f"HTTP {status}", status=status, wait_hint=parse_wait_hint(headers, now=time.time()))
     if status in (401, 403):
@@ -74,6 +79,15 @@ def decode_json(status: int, body: bytes) -> Any:
         raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
     except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time
         raise FatalError("JSON nested too deeply to decode", status=status) from exc
+
+
+def decode_judged(body: bytes) -> Any:
+    """The body of a response whose status the caller judges: its JSON document, or None when it is not JSON (an
+    HTML error page, an empty body)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        return None
 
 
 def decode_rows(status: int, body: bytes) -> list[Any]:

@@ -5,7 +5,9 @@ first and walks each parent's pages. Every page is fetched through the client (o
 sync), transformed, and handed to the bridge with its slot.
 
 Errors are recorded in the ledger, whose verdict decides: go on, stop this table (its page tasks are cancelled,
-the other tables go on), or stop the sync (`SyncStopped` cancels every task; nothing further is sent).
+the other tables go on), or stop the sync (`SyncStopped` cancels every task; nothing further is sent). A source's
+error rules (`async_core.source.rules`) are asked first, in the client's retry loop for responses and before the
+transform for records; what they decide goes to the same ledger.
 """
 
 from __future__ import annotations
@@ -24,20 +26,31 @@ from async_core.errors import (
     FatalError,
     RecordError,
     RetryableError,
+    RuleStop,
     SyncStopped,
     WaitTooLongError,
 )
 from async_core.http.client import ApiClient, Request, Response
-from async_core.run.bridge import Bridge, LastPage, PageLost, Parents, Replan, Rows, Slot
-from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
+from async_core.http.responses import check_status
+from async_core.run.bridge import Bridge, LastPage, Noted, PageLost, Parents, Replan, Rows, Slot
+from async_core.run.ledger import (
+    ErrorLedger,
+    ErrorRecord,
+    Verdict,
+    page_skipped,
+    record_for,
+    record_ruled,
+    recovered_after_retry,
+)
 from async_core.run.metrics import Metrics
 from async_core.run.report import progress_line
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth
 from async_core.source.incremental import Comparable, later
-from async_core.source.pagination import PageRequest
+from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import records_at
+from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
 PROGRESS_INTERVAL_SECONDS = 5.0
@@ -222,9 +235,16 @@ class Engine:
         spec = walk.spec
         url = self.url_for(walk, number, request)
         parsed: list[Fetched] = []
+        rules = self._source.rules_for(spec)
 
         def check(response: Response) -> None:
             parsed.clear()
+            rule = rules.response(response.status, response.body)
+            if rule is not None:
+                rule.enforce(response.status)  # raises, unless the rule calls the page expected-empty
+                parsed.append(Fetched([], PageFacts(last=True), skipped=rule.name))
+                return
+            check_status(response.status, response.headers)  # a status the rules read, but no rule matched
             records = records_at(response.body, spec.records_path)
             facts = walk.paginator.read(response.body, response.headers, response.links, response.url)
             count = len(records)
@@ -238,7 +258,9 @@ class Engine:
         for attempt in range(2):
             auth, credentials = await self.credentials(spec)
             try:
-                response = await self._client.fetch(Request(url, credentials=credentials), check=check)
+                response = await self._client.fetch(
+                    Request(url, credentials=credentials), check=check, judged=rules.statuses
+                )
                 break
             except AuthenticationError:
                 if attempt or not auth.refresh_on_401():
@@ -252,16 +274,24 @@ class Engine:
         if response.recovered_from:
             self._judge(
                 recovered_after_retry(
-                    table=spec.name, page=number, attempts=response.attempts, last_error=response.recovered_from
+                    table=spec.name,
+                    page=number,
+                    attempts=response.attempts,
+                    last_error=response.recovered_from,
+                    rule=response.recovered_rule,
                 )
             )
+        if fetched.skipped is not None:
+            self._note(page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status))
         return fetched
 
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, rejected, high = self._transform(walk, number, fetched.records)
+        rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        for error in skipped:  # LOW: never a stop
+            self._note(error)
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
@@ -280,36 +310,64 @@ class Engine:
         self._lost_pages[name] = self._lost_pages.get(name, 0) + 1
         self._metrics.table(name).errors += 1
         self._judge(error)
-        if isinstance(exc, WaitTooLongError | NoProgress):
+        if isinstance(exc, WaitTooLongError | NoProgress | RuleStop):
             raise _TableStopped(str(exc)) from exc
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], Comparable | None]:
+    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
+        """The page's rows, its rejected records (to `sync_errors`), the records its rules skipped, its high mark."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
         transform, parent = spec.transform, walk.parent
+        rules = self._source.rules_for(spec)
+        rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []
+        skipped: list[ErrorRecord] = []
         for record in records:
             try:
-                rows.append(transform(record, processed_at, parent))
-            except Exception as exc:  # RecordError: MEDIUM; anything else is a bug in a transform: CRITICAL
+                rule = rule_for(record) if rule_for is not None else None
+                if rule is None or rule.action is RecordAction.KEEP:
+                    rows.append(transform(record, processed_at, parent))
+                    continue
+                error = record_ruled(
+                    rule.action,
+                    rule=rule.name,
+                    table=spec.name,
+                    page=number,
+                    record_id=self._record_id(spec, record),
+                    raw_record=record,
+                )
+                (skipped if rule.action is RecordAction.SKIP else rejected).append(error)
+            except Exception as exc:  # RecordError: MEDIUM; a bug in a transform or a rule (RuleBug): CRITICAL
                 rejected.append(self._rejected(exc, spec, number, record))
         high: Comparable | None = None
         cursor = spec.cursor
         if cursor is not None:
             for record in records:
                 high = later(high, cursor.value_of(record))
-        return rows, rejected, high
+        return rows, rejected, skipped, high
 
     @staticmethod
-    def _rejected(exc: Exception, spec: TableSpec, number: int, record: Any) -> ErrorRecord:
+    def _record_id(spec: TableSpec, record: Any) -> str | None:
+        if not isinstance(record, dict):
+            return None
         key = [record.get(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent]
-        record_id = None
-        if isinstance(record, dict) and any(k is not None for k in key):
-            record_id = str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
+        if not any(k is not None for k in key):
+            return None
+        return str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
+
+    @classmethod
+    def _rejected(cls, exc: Exception, spec: TableSpec, number: int, record: Any) -> ErrorRecord:
+        record_id = cls._record_id(spec, record)
         return record_for(exc, table=spec.name, page=number, record_id=record_id, raw_record=record)
+
+    def _note(self, error: ErrorRecord) -> None:
+        """An error that cost no page and no row (a skip a rule expected): to the ledger and `sync_errors`."""
+        if self._bridge is not None:  # None: the setup test, which only fetches
+            self._bridge.put(Noted(error))
+        self._judge(error)
 
     def _judge_all(self, errors: list[ErrorRecord]) -> None:
         """Records every error of a page before acting on the strongest verdict: each one written to

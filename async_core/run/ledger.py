@@ -4,6 +4,10 @@ The threaded example's ErrorHandler, without locks: the ledger lives on the even
 Thresholds count errors of severity MEDIUM and above (LOW errors were recovered and cost nothing):
 - a table whose count goes past `error_threshold_per_thread` stops; the other tables go on;
 - a sync whose count goes past `total_error_threshold` stops, and so does any CRITICAL error.
+
+A source's error rules (`async_core.source.rules`) decide what a response or a record means; the severity of what
+they decide is set here, with everything else's, and the thresholds apply to it alike. A record that names its
+rule is counted by rule name too (`errors_by_rule` in the summary, present only when a rule fired).
 """
 
 from __future__ import annotations
@@ -15,7 +19,25 @@ import traceback
 from collections import Counter
 from typing import Any
 
-from async_core.errors import AuthenticationError, ConnectorError, FetchError, RecordError, Severity
+from async_core.errors import (
+    AuthenticationError,
+    ConnectorError,
+    FetchError,
+    RecordError,
+    RuleBug,
+    RuleStop,
+    Severity,
+)
+from async_core.source.rules import RecordAction
+
+# What a record rule's decision costs, as (severity, error type, message); KEEP costs nothing.
+RECORD_RULE_OUTCOMES = {
+    # expected (a duplicate): counted, not an error against the thresholds
+    RecordAction.SKIP: (Severity.LOW, "RecordSkipped", "record skipped by rule {rule!r}"),
+    # one record lost, in `sync_errors` with its raw form
+    RecordAction.REJECT: (Severity.MEDIUM, "RecordRejected", "record rejected by rule {rule!r}"),
+    RecordAction.STOP: (Severity.CRITICAL, "RecordStopped", "rule {rule!r} stops the sync at this record"),
+}
 
 
 class Verdict(enum.Enum):
@@ -45,7 +67,7 @@ class ErrorRecord:
 
 def severity_of(error: BaseException) -> Severity:
     """The classification documented in the README's "Error handling" section."""
-    if isinstance(error, AuthenticationError):
+    if isinstance(error, AuthenticationError) or (isinstance(error, RuleStop) and error.sync):
         return Severity.CRITICAL
     if isinstance(error, RecordError):
         return Severity.MEDIUM
@@ -76,11 +98,43 @@ def record_for(
         attempts=attempts,
         traceback=trace,
         raw_record=raw_record,
+        rule=error.rule if isinstance(error, FetchError | RuleBug) else None,
     )
 
 
-def recovered_after_retry(*, table: str, page: int, attempts: int, last_error: str) -> ErrorRecord:
-    """The LOW record of a request that needed retries and then succeeded."""
+def record_ruled(
+    action: RecordAction, *, rule: str, table: str, page: int, record_id: str | None, raw_record: Any
+) -> ErrorRecord:
+    """The record of a raw record that a record rule skipped, rejected, or stopped the sync for."""
+    severity, error_type, message = RECORD_RULE_OUTCOMES[action]
+    return ErrorRecord(
+        table=table,
+        severity=severity,
+        error_type=error_type,
+        message=message.format(rule=rule),
+        page=page,
+        record_id=record_id,
+        raw_record=raw_record,
+        rule=rule,
+    )
+
+
+def page_skipped(*, rule: str, table: str, page: int, status: int) -> ErrorRecord:
+    """The LOW record of a page a response rule called expected-empty (it is written with no rows)."""
+    return ErrorRecord(
+        table=table,
+        severity=Severity.LOW,
+        error_type="PageSkipped",
+        message=f"HTTP {status}: page skipped as empty by rule {rule!r}",
+        page=page,
+        rule=rule,
+    )
+
+
+def recovered_after_retry(
+    *, table: str, page: int, attempts: int, last_error: str, rule: str | None = None
+) -> ErrorRecord:
+    """The LOW record of a request that needed retries and then succeeded (`rule`: a rule asked for the retry)."""
     return ErrorRecord(
         table=table,
         severity=Severity.LOW,
@@ -88,6 +142,7 @@ def recovered_after_retry(*, table: str, page: int, attempts: int, last_error: s
         message=f"succeeded after {attempts} attempts; last error {last_error}",
         page=page,
         attempts=attempts,
+        rule=rule,
     )
 
 
@@ -100,6 +155,7 @@ class ErrorLedger:
         self.records: list[ErrorRecord] = []
         self.by_severity: Counter[Severity] = Counter()
         self.by_table: Counter[str] = Counter()
+        self.by_rule: Counter[str] = Counter()
         self._counted_by_table: Counter[str] = Counter()
         self.counted = 0  # errors of severity MEDIUM and above
         self.stop_reason: str | None = None
@@ -109,6 +165,8 @@ class ErrorLedger:
         self.records.append(error)
         self.by_severity[error.severity] += 1
         self.by_table[error.table] += 1
+        if error.rule is not None:
+            self.by_rule[error.rule] += 1
         if error.severity < Severity.MEDIUM:
             return Verdict.CONTINUE
         self.counted += 1
@@ -126,9 +184,13 @@ class ErrorLedger:
         return Verdict.CONTINUE
 
     def summary(self) -> dict[str, Any]:
-        """The `error_summary` of the sync report, in the threaded example's shape."""
-        return {
+        """The `error_summary` of the sync report, in the threaded example's shape; `errors_by_rule` only when a
+        source's error rule fired (so a source without rules reports exactly as before)."""
+        summary: dict[str, Any] = {
             "total_errors": len(self.records),
             "errors_by_severity": {severity.name: self.by_severity[severity] for severity in Severity},
             "errors_by_table": dict(sorted(self.by_table.items())),
         }
+        if self.by_rule:
+            summary["errors_by_rule"] = dict(sorted(self.by_rule.items()))
+        return summary

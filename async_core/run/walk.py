@@ -37,6 +37,12 @@ class Fetched:
 
     records: list[Any]
     facts: PageFacts
+    skipped: str | None = None  # the error rule that called the page expected-empty: it ends its walk as it is
+
+    @property
+    def doubtful(self) -> bool:
+        """Empty, and no rule vouches for it: fetched once more before it may end a walk."""
+        return not self.records and self.skipped is None
 
 
 class Pages(Protocol):
@@ -171,7 +177,7 @@ class Walk:
                         self._fan_out(number + 1, plan.last, fetched.facts, group)
                         return
                 following = self._next(number, fetched, size_known)
-                if following is None and not fetched.records:
+                if following is None and fetched.doubtful:
                     fetched = await self._confirm(number, request, slot)
                     if fetched is None:
                         return
@@ -292,7 +298,7 @@ class Walk:
 
     async def _fetch_confirmed(self, number: int, request: PageRequest, slot: Slot) -> Fetched | None:
         fetched = await self._fetch(number, request, slot, expect=None)
-        if fetched is not None and not fetched.records:
+        if fetched is not None and fetched.doubtful:
             return await self._confirm(number, request, slot)
         return fetched
 

@@ -1,4 +1,4 @@
-"""The public API a source is written with: tables, columns, paginators, cursors, auth. See `sources/`.
+"""The public API a source is written with: tables, columns, paginators, cursors, auth, error rules. See `sources/`.
 
 from async_core.source import Column, JsonLink, Source, TableSpec
 
@@ -17,6 +17,7 @@ from async_core.source.pagination import (
     Paginator,
     Single,
 )
+from async_core.source.rules import RecordAction, RecordRule, ResponseAction, ResponseRule, Rules
 from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
 
 __all__ = [
@@ -36,6 +37,11 @@ __all__ = [
     "PageNumber",
     "Paginator",
     "Parent",
+    "RecordAction",
+    "RecordRule",
+    "ResponseAction",
+    "ResponseRule",
+    "Rules",
     "SessionAuth",
     "Single",
     "Source",

@@ -7,7 +7,9 @@ compiles once into a converter (see `async_core.source.types`), so the per-recor
                  ├── paginator   how pages are asked for and how the walk ends (`async_core.source.pagination`)
                  ├── cursor      incremental sync (`async_core.source.incremental`), optional
                  ├── parent      a child table's path is filled from each row of its parent, optional
-                 └── auth        overrides the source's (`async_core.source.auth`), optional
+                 ├── auth        overrides the source's (`async_core.source.auth`), optional
+                 └── rules       error rules for responses and records, tried before the source's
+                                 (`async_core.source.rules`), optional
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ from async_core.source.compiled import Transform, compile_transform
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
 from async_core.source.records import compile_path
+from async_core.source.rules import RecordRule, ResponseRule, Rules
 from async_core.source.types import FIVETRAN_TYPES
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -70,8 +73,12 @@ class TableSpec:
     parent: Parent | None = None
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
     auth: Auth | None = None  # None: the source's
+    response_rules: tuple[ResponseRule, ...] = ()  # tried before the source's
+    record_rules: tuple[RecordRule, ...] = ()  # tried before the source's
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "response_rules", tuple(self.response_rules))
+        object.__setattr__(self, "record_rules", tuple(self.record_rules))
         if isinstance(self.primary_key, str):  # a single key may be given as a string
             object.__setattr__(self, "primary_key", (self.primary_key,))
         names = [column.name for column in self.columns]
@@ -157,8 +164,12 @@ class Source:
     keys: tuple[ConfigKey, ...] = ()
     allowed_hosts: frozenset[str] = frozenset()
     default_tables: tuple[str, ...] = ()  # () = every table
+    response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
+    record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "response_rules", tuple(self.response_rules))
+        object.__setattr__(self, "record_rules", tuple(self.record_rules))
         names = [table.name for table in self.tables]
         problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
         for table in self.tables:
@@ -182,6 +193,13 @@ class Source:
 
     def auth_for(self, table: TableSpec) -> Auth:
         return table.auth if table.auth is not None else self.auth
+
+    def rules_for(self, table: TableSpec) -> Rules:
+        """The table's error rules, then the source's, in the order they are tried."""
+        return Rules(
+            responses=(*table.response_rules, *self.response_rules),
+            records=(*table.record_rules, *self.record_rules),
+        )
 
 
 # Tables the connector writes about the sync itself.
