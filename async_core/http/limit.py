@@ -155,7 +155,7 @@ class ConcurrencyLimit:
             if future.done() and not future.cancelled():
                 self._in_flight -= 1  # granted, then cancelled before it ran: give the slot on
                 self._wake()
-            else:
+            elif future in self._waiters:  # a release may have passed over it (popped) since it was cancelled
                 self._waiters.remove(future)
             raise
 

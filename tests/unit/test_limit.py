@@ -163,6 +163,21 @@ async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
     assert await limit.acquire() == 0
 
 
+async def test_a_waiter_cancelled_then_passed_over_by_a_release_stays_cancelled() -> None:
+    """Cancelled, then a release wakes the queue before the waiter runs (it pops the cancelled future): the
+    waiter ends cancelled, not with "ValueError: <Future cancelled> is not in deque", and the slot is free."""
+    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
+    held = await limit.acquire()
+    waiting = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    limit.release(held, Signal.NONE, 0.0)  # before `waiting` runs its cancellation
+    (outcome,) = await asyncio.gather(waiting, return_exceptions=True)
+    assert isinstance(outcome, asyncio.CancelledError)
+    assert limit.in_flight == 0
+    assert await limit.acquire() == 0
+
+
 async def test_on_change_sees_each_whole_step() -> None:
     """The hook gets the start and every change of the whole part of the limit."""
     seen: list[float] = []
