@@ -24,6 +24,7 @@ from async_core.errors import FatalError
 from async_core.run.bridge import LastPage, Replan, Slot
 from async_core.source.incremental import Comparable
 from async_core.source.pagination import PageFacts, PageRequest, Paginator
+from async_core.source.records import compile_path, dig
 from async_core.source.spec import TableSpec
 
 
@@ -103,7 +104,9 @@ class Walk:
         if paginator.max_page_size:
             size = min(size, paginator.max_page_size)
         self.size = size  # 0 = the whole collection in one request (json-server's `page_size` 0)
-        self._key_sources = tuple(c.source for c in spec.columns if c.name in spec.primary_key and not c.from_parent)
+        self._key_paths = tuple(
+            compile_path(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent
+        )
 
     @property
     def name(self) -> str:
@@ -311,11 +314,13 @@ class Walk:
         by the count and the key fields of the first and last record)."""
         if not rows:
             return
-        key_columns = self._key_sources
         first, last = rows[0], rows[-1]
         if not isinstance(first, Mapping) or not isinstance(last, Mapping):
             return
-        fingerprint = (len(rows), *(first.get(k) for k in key_columns), *(last.get(k) for k in key_columns))
+        # Keys are read as the columns read them (dotted paths), as text: a malformed key (an object) is the
+        # transform's to reject, and must not make the fingerprint unhashable.
+        keys = [repr(dig(record, path)) for record in (first, last) for path in self._key_paths]
+        fingerprint = (len(rows), *keys)
         seen = self._fingerprints.setdefault(fingerprint, number)
         if seen != number:
             raise NoProgress(

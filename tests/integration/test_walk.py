@@ -200,6 +200,42 @@ def test_a_server_that_ignores_the_paging_parameters_with_a_total_is_bounded_by_
     assert {row["error_type"] for row in sink.rows("sync_errors")} == {"NoProgress"}
 
 
+def test_pages_keyed_on_a_nested_field_are_not_taken_for_repeats() -> None:
+    """A key read from a dotted path (meta.id): 25 distinct rows in pages of 10 all land; no NoProgress."""
+    nested = [{"meta": {"id": i}, "name": f"n{i}"} for i in range(1, 26)]
+    table = TableSpec(
+        name="items",
+        path="/items",
+        records="data",
+        columns=(Column("id", "meta.id", "INT"), Column("name", "name", "STRING")),
+        paginator=PageNumber(total_path="total"),
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        page, size = int(request.query["page"]), int(request.query["per_page"])
+        return web.json_response({"data": nested[(page - 1) * size : page * size], "total": len(nested)})
+
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, source=Source(name="nested_api", tables=(table,)), page_size="10")
+    assert sink.ids("items") == list(range(1, 26))
+    assert sink.rows("sync_errors") == []
+    assert result.status == "succeeded"
+
+
+def test_a_record_whose_key_is_an_object_is_rejected_not_a_crash() -> None:
+    """The first record of a page has {"id": {"x": 1}}: it goes to sync_errors (MEDIUM), the other 29 land, and
+    the sync does not fail with a CRITICAL error from the repeat check."""
+    data: list[Any] = rows("posts", 30)
+    data[0] = {**data[0], "id": {"x": 1}}
+    with serve(paged(data)) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, page_size="10")
+    assert sink.ids("posts") == list(range(2, 31))
+    assert [(row["severity"], row["error_type"]) for row in sink.rows("sync_errors")] == [("MEDIUM", "RecordError")]
+    assert result.status != "failed"
+
+
 def test_a_walk_longer_than_max_pages_per_table_stops() -> None:
     """max_pages_per_table 3 over a 10-page collection without a total: 3 requests, then a NoProgress error."""
     with serve(paged(rows("posts", 250), total=False, links=False)) as (url, seen):
