@@ -14,7 +14,7 @@ from aiohttp import web
 
 from async_core import StdLog, run_sync
 from async_core.settings import parse_settings
-from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Source, TableSpec
+from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Parent, Source, TableSpec
 from async_core.sync import SyncResult
 from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
@@ -423,6 +423,87 @@ def test_a_cursor_walk_asks_with_each_token_in_turn() -> None:
     with serve(envelope_api()) as (url, seen):
         sync(url, RecordingSink(), source=items_source(Cursor(), path="/cursor"), page_size="10")
     assert seen.requests == ["/cursor"] + [f"/cursor?cursor={k}" for k in range(10, 60, 10)]
+
+
+# -- child tables
+
+COMPANIES = TableSpec(name="companies", path="/companies", records="data", columns=(Column("id", "id", "STRING"),))
+DEPARTMENTS = TableSpec(
+    name="departments",
+    path="/companies/{company_id}/departments",
+    records="data",
+    columns=(
+        Column("company_id", "id", "STRING", from_parent=True),
+        Column("department_id", "id", "STRING"),
+    ),
+    primary_key=("company_id", "department_id"),
+    parent=Parent("companies"),
+)
+
+
+def test_a_child_pass_resumes_with_only_the_parents_not_done() -> None:
+    """c2's departments 404 in the first sync: c1 and c3 are done, the pass stays open; the second sync walks
+    c2 only (after listing the companies again) and closes the pass."""
+    broken = {"c2"}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response({"data": [{"id": "c1"}, {"id": "c2"}, {"id": "c3"}]})
+        company = request.path.split("/")[2]
+        if company in broken:
+            return web.json_response({"error": "gone"}, status=404)
+        return web.json_response({"data": [{"id": f"{company}-d1"}, {"id": f"{company}-d2"}]})
+
+    source = Source(name="org_api", tables=(COMPANIES, DEPARTMENTS))
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        broken.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source)
+        rerun = seen.requests[before:]
+    assert (first.status, second.status) == ("partial", "succeeded")
+    opened = open_pass(state, "departments")
+    assert opened is not None
+    assert opened["done"] == ["c1", "c3"]
+    assert sorted(rerun) == ["/companies", "/companies", "/companies/c2/departments"]
+    keys = sorted((row["company_id"], row["department_id"]) for row in sink.rows("departments"))
+    assert keys == [(c, f"{c}-d{n}") for c in ("c1", "c2", "c3") for n in (1, 2)]
+    assert entry(sink.checkpoints()[-1], "departments")["pass"] is None
+
+
+def test_a_child_table_sends_each_parent_its_own_watermark() -> None:
+    """Departments with a cursor: the second sync asks c1 for since=<c1's newest> and c2 for <c2's newest>."""
+    stamps = {"c1": "2026-01-01T01:00:00Z", "c2": "2026-01-01T02:00:00Z"}
+    child = dataclasses.replace(
+        DEPARTMENTS,
+        columns=(*DEPARTMENTS.columns, Column("updated_at", "updatedAt", "UTC_DATETIME")),
+        cursor=Incremental(field="updatedAt", param="since"),
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response({"data": [{"id": "c1"}, {"id": "c2"}]})
+        company = request.path.split("/")[2]
+        return web.json_response({"data": [{"id": f"{company}-d1", "updatedAt": stamps[company]}]})
+
+    source = Source(name="org_api", tables=(COMPANIES, child))
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        before = len(seen.requests)
+        sync(url, sink, state, source=source)
+        rerun = sorted(path for path in seen.requests[before:] if "departments" in path)
+    assert entry(state, "departments")["parents"] == {
+        "c1": "2026-01-01T01:00:00+00:00",
+        "c2": "2026-01-01T02:00:00+00:00",
+    }
+    assert rerun == [
+        "/companies/c1/departments?since=2026-01-01T01:00:00Z",
+        "/companies/c2/departments?since=2026-01-01T02:00:00Z",
+    ]
 
 
 # -- incremental
