@@ -92,7 +92,9 @@ class Incremental:
                 return dt.datetime.min.replace(tzinfo=dt.UTC)
         if isinstance(watermark, int | float):
             lookback = (
-                int(self.lookback) if self.lookback.is_integer() and isinstance(watermark, int) else self.lookback
+                int(self.lookback)
+                if isinstance(watermark, int) and float(self.lookback).is_integer()
+                else self.lookback
             )
             return watermark - lookback
         return watermark
