@@ -366,7 +366,7 @@ def test_a_total_count_that_lies_does_not_keep_the_sync_running() -> None:
     [error] = run.sink.rows("sync_errors")
     assert (error["error_type"], error["message"]) == (
         "NoProgress",
-        "more than max_pages_per_table (100000) pages: the total announces 100000000",
+        "the total announces 100000000 pages, more than max_pages_per_table",
     )
     assert run.result.status == "partial"
 
