@@ -545,3 +545,40 @@ def test_a_second_sync_sends_the_watermark_and_fetches_only_newer_rows() -> None
         "watermark": "2026-01-01T00:00:35+00:00",
         "pass": None,
     }
+
+
+def test_the_watermark_does_not_pass_a_lost_page_and_the_resumed_pass_keeps_its_bound() -> None:
+    """Page 2 of 3 fails in the first sync: the pass stays open with high = page 1's newest and no watermark;
+    the second sync asks for pages 2 and 3 only, with the same (absent) bound, and then the watermark is the
+    newest of all 30 rows."""
+    data = items(30)
+    failing = {"2"}
+    served = incremental_api(data)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("page") in failing:
+            return web.json_response({"error": "gone"}, status=404)
+        return await served(request)
+
+    source = items_source(
+        PageNumber(total_path="total_items"), cursor=Incremental(field="updatedAt", param="updated_since")
+    )
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source, page_size="10")
+        state = sink.checkpoints()[-1]
+        failing.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source, page_size="10")
+        rerun = sorted(seen.requests[before:])
+    assert (first.status, second.status) == ("partial", "succeeded")
+    assert entry(state, "items")["watermark"] is None
+    opened = open_pass(state, "items")
+    assert opened is not None
+    assert (opened["next_page"], opened["since"], opened["high"]) == (2, None, "2026-01-01T00:00:10+00:00")
+    assert rerun == ["/items?page=2&per_page=10", "/items?page=3&per_page=10"]
+    assert entry(sink.checkpoints()[-1], "items") == {
+        "lost_streak": 0,
+        "watermark": "2026-01-01T00:00:30+00:00",
+        "pass": None,
+    }
