@@ -582,3 +582,45 @@ def test_the_watermark_does_not_pass_a_lost_page_and_the_resumed_pass_keeps_its_
         "watermark": "2026-01-01T00:00:30+00:00",
         "pass": None,
     }
+
+
+def keyset_api(data: list[dict[str, Any]], fail_token: set[str]) -> Any:
+    """A keyset API: `updated_since` is accepted on the first request only (400 with a cursor), 10 a page."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        query = request.query
+        if "cursor" in query and "updated_since" in query:
+            return web.json_response({"error": "updated_since with a cursor"}, status=400)
+        if query.get("cursor") in fail_token:
+            return web.json_response({"error": "gone"}, status=404)
+        since = query.get("updated_since")
+        matching = [row for row in data if since is None or row["updatedAt"] >= since]
+        start = int(query.get("cursor", "0"))
+        token = str(start + 10) if start + 10 < len(matching) else None
+        return web.json_response({"data": matching[start : start + 10], "next_cursor": token})
+
+    return handler
+
+
+def test_a_cursor_walk_resumes_at_its_saved_token_without_the_bound() -> None:
+    """first_request_only: the bound goes on the first request only; the walk lost at token 20 resumes there
+    (the saved request), and the pass completes with all 35 rows."""
+    data = items(35)
+    failing = {"20"}
+    cursor = Incremental(field="updatedAt", param="updated_since", first_request_only=True)
+    source = items_source(Cursor(), cursor=cursor)
+    with serve(keyset_api(data, failing)) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        failing.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source)
+        rerun = seen.requests[before:]
+    assert (first.status, second.status) == ("partial", "succeeded")
+    opened = open_pass(state, "items")
+    assert opened is not None
+    assert (opened["next_page"], opened["resume"]) == (3, {"params": [["cursor", "20"]], "url": None})
+    assert rerun == ["/items?cursor=20", "/items?cursor=30"]
+    assert sink.ids("items") == list(range(1, 36))
+    assert entry(sink.checkpoints()[-1], "items")["watermark"] == "2026-01-01T00:00:35+00:00"
