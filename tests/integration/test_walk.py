@@ -83,6 +83,18 @@ def test_a_capped_page_size_without_a_total_lands_every_row() -> None:
     assert all_complete(sink.checkpoints()[-1])
 
 
+def test_a_short_first_page_without_a_total_is_probed_at_its_size_before_it_is_believed() -> None:
+    """7 rows, no total, no links: page 1 (7 of 25) may be a capped size, so page 2 is asked at 7 rows and,
+    empty, once more; three requests, the 7 rows, complete."""
+    with serve(paged(rows("posts", 7), total=False, links=False)) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert sink.ids("posts") == list(range(1, 8))
+    assert result.status == "succeeded"
+    assert pages_asked(seen.requests) == ["_page=1&_limit=25", "_page=2&_limit=7", "_page=2&_limit=7"]
+    assert all_complete(sink.checkpoints()[-1])
+
+
 def offset_server(data: list[dict[str, Any]], *, cap: int) -> Any:
     """`?offset=K&limit=M` over an envelope, at most `cap` rows, no total."""
 
