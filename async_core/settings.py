@@ -62,8 +62,8 @@ class Settings:
     playground_seed: int = 59
     # A concurrent client's view of a struggling server (breaker by failure rate, adaptive concurrency).
     breaker_failure_percent: float = 50.0  # share of failures among the last breaker_window calls that opens it
-    breaker_window: int = 50  # calls the breaker's failure rate is measured over (a sliding window)
-    breaker_minimum_calls: int = 20  # calls in the window before the rate may open it
+    breaker_window: int = 100  # calls the breaker's failure rate is measured over (a sliding window)
+    breaker_minimum_calls: int = 40  # calls in the window before the rate may open it
     breaker_half_open_probes: int = 3  # requests let through after recovery_timeout, judged together
     concurrency: LimitMode = LimitMode.ADAPTIVE  # adaptive: between 1 and max_workers; fixed: max_workers
     concurrency_initial: int = 8  # where the adaptive limit starts (at most max_workers); slow start from there

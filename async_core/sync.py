@@ -281,7 +281,10 @@ async def api_base_url(settings: Settings) -> AsyncIterator[str]:
     from async_core.playground import Playground, profile  # only a playground sync needs the server code
 
     fault_profile = dataclasses.replace(
-        profile(settings.playground_faults), latency_ms=settings.playground_latency_ms, seed=settings.playground_seed
+        profile(settings.playground_faults),
+        latency_ms=settings.playground_latency_ms,
+        seed=settings.playground_seed,
+        capacity=settings.playground_capacity,
     )
     async with Playground(profile=fault_profile, scale=settings.playground_scale) as playground:
         yield playground.base_url

@@ -120,7 +120,7 @@ class Permit:
 class CircuitBreaker:
     """Watches the outcomes of one host's requests and stops sending it requests while it is down.
 
-    `CircuitBreaker(*, failure_threshold=5, recovery_timeout=30.0, failure_rate=0.5, window=50, minimum_calls=20,
+    `CircuitBreaker(*, failure_threshold=5, recovery_timeout=30.0, failure_rate=0.5, window=100, minimum_calls=40,
     half_open_probes=3, clock=time.monotonic, on_transition=None)`:
     `failure_threshold` is the streak that opens it on a healthy server (see the module docstring for the streak
     on a server already failing at random); `failure_rate` of the last `window` calls opens it once
@@ -136,8 +136,8 @@ class CircuitBreaker:
         failure_threshold: int = 5,
         recovery_timeout: float = 30.0,
         failure_rate: float = 0.5,
-        window: int = 50,
-        minimum_calls: int = 20,
+        window: int = 100,
+        minimum_calls: int = 40,
         half_open_probes: int = 3,
         clock: Callable[[], float] = time.monotonic,
         on_transition: Callable[[CircuitState, CircuitState], None] | None = None,

@@ -9,9 +9,13 @@ TCP Vegas and Netflix's Gradient limit:
     slow start       from `initial`, +1 per good response (the limit doubles every round trip) until the first
                      decrease: a connector meets a healthy server at full speed within a few round trips
     additive         afterwards +1/limit per good response: +1 per round trip, probing slowly for more
-    multiplicative   on THROTTLED, UNAVAILABLE or TIMEOUT (and when the retry budget runs out): limit × 0.5 (the
-                     server said so, as a packet loss says so to TCP); on rising latency: limit × 0.9 (an early,
-                     noisier signal, so a gentler step)
+    multiplicative   on THROTTLED (429, 503 with a wait hint): limit × 0.5 (the server said so, as a packet loss
+                     says so to TCP); on TIMEOUT and UNAVAILABLE (503 without
+                     a hint, 502, 504) the same, but only while they are more than OVERLOAD_SHARE (25 %) of the
+                     last ~32 outcomes (an average of weight 1/32): a few timeouts or 503s at random say the server
+                     is flaky, not overloaded, and halving on each would sink the limit to ~2 on a server failing
+                     10 % at random (TCP's trouble on lossy links); on rising latency, and when the retry budget
+                     runs out: limit × 0.9 (noisier or derived signals, so a gentler step)
     one per window   a request that started before the last decrease cannot decrease again: a burst of 429s
                      from one window of requests halves the limit once, not down to 1
 
@@ -38,6 +42,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import enum
 from collections.abc import Callable
 
@@ -48,6 +53,8 @@ LATENCY_BACKOFF = 0.9
 RECENT_WEIGHT = 0.1
 BASELINE_WEIGHT = 0.05
 LATENCY_NOISE_SECONDS = 0.002
+OVERLOAD_WEIGHT = 1 / 32
+OVERLOAD_SHARE = 0.25
 
 
 class LimitMode(enum.StrEnum):
@@ -78,6 +85,7 @@ class ConcurrencyLimit:
         "_limit",
         "_on_change",
         "_overload_epoch",
+        "_overload_share",
         "_peak",
         "_recent",
         "_size",
@@ -116,6 +124,7 @@ class ConcurrencyLimit:
         self._peak = 0  # the most in flight at once since the last decrease
         self._epoch = 0  # counts the decreases
         self._overload_epoch = -1  # the epoch the last `overload` call produced
+        self._overload_share = 0.0  # the share of TIMEOUT and UNAVAILABLE among recent outcomes (~32)
         self._slow_start = True
         self._recent = 0.0
         self._baseline = 0.0
@@ -156,7 +165,8 @@ class ConcurrencyLimit:
                 self._in_flight -= 1  # granted, then cancelled before it ran: give the slot on
                 self._wake()
             else:
-                self._waiters.remove(future)
+                with contextlib.suppress(ValueError):  # already popped (and skipped) by a wake-up
+                    self._waiters.remove(future)
             raise
 
     def release(self, epoch: int, signal: Signal, latency: float) -> None:
@@ -164,18 +174,25 @@ class ConcurrencyLimit:
         REFUSED)."""
         self._in_flight -= 1
         if self.mode is LimitMode.ADAPTIVE:
-            if signal in OVERLOAD:
+            if signal is Signal.THROTTLED:
                 self._decrease(epoch, THROTTLE_BACKOFF)
-            elif signal is Signal.OK or signal is Signal.REFUSED:
-                self._sample(epoch, latency)
+            elif signal in OVERLOAD:  # TIMEOUT, UNAVAILABLE: overload only when they are a share, not a few
+                self._overload_share += (1.0 - self._overload_share) * OVERLOAD_WEIGHT
+                if self._overload_share > OVERLOAD_SHARE:
+                    self._decrease(epoch, THROTTLE_BACKOFF)
+            else:
+                self._overload_share -= self._overload_share * OVERLOAD_WEIGHT
+                if signal is Signal.OK or signal is Signal.REFUSED:
+                    self._sample(epoch, latency)
         if self._waiters:
             self._wake()
 
     def overload(self) -> None:
-        """A signal from outside an attempt (the retry budget ran out): shrink as for a throttle, at most once
-        until some other signal has shrunk the limit (the budget stays spent for a while; one step is the news)."""
+        """A signal from outside an attempt (the retry budget ran out): shrink by the gentle step, at most once
+        until some other signal has shrunk the limit (the budget stays spent for a while; one step is the news,
+        and the failures that spent it have already been judged on their own)."""
         if self.mode is LimitMode.ADAPTIVE and self._overload_epoch != self._epoch:
-            self._decrease(self._epoch, THROTTLE_BACKOFF)
+            self._decrease(self._epoch, LATENCY_BACKOFF)
             self._overload_epoch = self._epoch
 
     @property

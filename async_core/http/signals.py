@@ -6,8 +6,8 @@ Every attempt ends in one `Signal`, and each mechanism reads the same signal:
     OK           200 with data                             success    a latency sample (grow while steady)
     REFUSED      404, 400, 401: the server is up           success    a latency sample
     THROTTLED    408, 425, 429; 503 with a wait hint       -          shrink (the server asked to slow down)
-    UNAVAILABLE  503 without a hint, 502, 504              failure    shrink (overloaded or down)
-    TIMEOUT      no complete answer in api_timeout_seconds failure    shrink (queueing somewhere)
+    UNAVAILABLE  503 without a hint, 502, 504              failure    shrink, when over 25 % of recent outcomes
+    TIMEOUT      no complete answer in api_timeout_seconds failure    shrink, when over 25 % of recent outcomes
     FAILED       500, reset, cut or invalid body           failure    -   (broken for this request, not loaded)
     NONE         refused by us (another origin, too large) -          -
 

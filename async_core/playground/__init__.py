@@ -19,6 +19,7 @@ from async_core.playground.faults import (
     FaultDecider,
     FaultKind,
     FaultProfile,
+    capacity_delay,
     choose_fault,
     profile,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "RequestLog",
     "RequestRecord",
     "ThreadedPlayground",
+    "capacity_delay",
     "choose_fault",
     "generate_collection",
     "make_app",

@@ -49,6 +49,9 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--port", type=int, default=8000, help="0 picks a free port (printed)")
     parser.add_argument("--scale", type=int, default=1, help="multiplies every collection's row count")
     parser.add_argument("--latency-ms", type=float, default=0.0, help="added to every response")
+    parser.add_argument(
+        "--capacity", type=int, default=0, help="requests served at once at full speed; above: slower, then 503"
+    )
     parser.add_argument("--faults", choices=tuple(PROFILES), default="none", help="fault profile")
     parser.add_argument("--seed", type=int, default=0, help="seed of the fault sequence")
     parser.add_argument(
@@ -64,6 +67,8 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     arguments = parser.parse_args(argv)
     if arguments.scale < 1:
         parser.error("--scale must be at least 1")
+    if arguments.capacity < 0:
+        parser.error("--capacity must not be negative")
     try:
         arguments.profile = build_profile(arguments)
     except ValueError as exc:
@@ -73,7 +78,12 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
 
 def build_profile(arguments: argparse.Namespace) -> FaultProfile:
     """The named profile with the command line's seed, latency, outages and overrides applied."""
-    changes: dict[str, object] = {"seed": arguments.seed, "latency_ms": arguments.latency_ms, **dict(arguments.fault)}
+    changes: dict[str, object] = {
+        "seed": arguments.seed,
+        "latency_ms": arguments.latency_ms,
+        "capacity": arguments.capacity,
+        **dict(arguments.fault),
+    }
     if arguments.outage:
         changes["outages"] = tuple(arguments.outage)
     if arguments.retry_after is not None:

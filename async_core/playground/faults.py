@@ -2,7 +2,8 @@
 
 Contract:
 - `FaultProfile` is frozen: per-fault rates (fractions of requests, 0 to 1, summing to at most 1), the knobs of
-  the faults (`retry_after_seconds`, `stall_seconds`), outage windows, the seed, and `latency_ms`. Derive
+  the faults (`retry_after_seconds`, `stall_seconds`), outage windows, the seed, `latency_ms`, and `capacity`
+  (above it latency grows, above twice it 503s: see `capacity_delay`). Derive
   variants with `dataclasses.replace(profile("flaky"), server_error=0.2)`.
 - `FaultDecider.decide(elapsed)` draws one number from `random.Random(seed)` per request outside an outage, so a
   run's fault sequence depends only on the seed and the order of arrival. It is deliberately not keyed on the
@@ -60,6 +61,10 @@ class FaultProfile:
     outages: tuple[tuple[float, float], ...] = ()  # (start_s, end_s) since the server started: every request 503
     seed: int = 0
     latency_ms: float = 0.0  # added to every response
+    # Requests served at once at full speed (0: unbounded). With n requests in flight on arrival, above it each
+    # waits max(latency_ms, 20) · 4 · (n − capacity) / capacity more (twice the base time at 1.25 × capacity),
+    # and above twice it the request is refused with a 503 (no Retry-After: an overloaded server's answer).
+    capacity: int = 0
 
     def __post_init__(self) -> None:
         for kind in RANDOM_FAULTS:
@@ -68,8 +73,8 @@ class FaultProfile:
                 raise ValueError(f"fault rate {kind} must be between 0 and 1, got {rate!r}")
         if self.total_rate > 1.0 + 1e-9:
             raise ValueError(f"fault rates add up to {self.total_rate:g}, more than 1")
-        if self.retry_after_seconds < 0 or self.stall_seconds < 0 or self.latency_ms < 0:
-            raise ValueError("retry_after_seconds, stall_seconds and latency_ms must not be negative")
+        if self.retry_after_seconds < 0 or self.stall_seconds < 0 or self.latency_ms < 0 or self.capacity < 0:
+            raise ValueError("retry_after_seconds, stall_seconds, latency_ms and capacity must not be negative")
         for window in self.outages:
             if len(window) != 2 or not 0 <= window[0] < window[1]:
                 raise ValueError(f"an outage window is (start_s, end_s) with 0 <= start < end, got {window!r}")
@@ -126,6 +131,22 @@ def profile(name: str) -> FaultProfile:
         return PROFILES[name]
     except KeyError:
         raise ValueError(f"unknown fault profile {name!r}; expected one of {', '.join(PROFILES)}") from None
+
+
+# The base time of the capacity model when the profile adds no latency of its own.
+CAPACITY_BASE_MS: Final = 20.0
+
+
+def capacity_delay(fault_profile: FaultProfile, in_flight: int) -> float | None:
+    """The extra seconds a request waits when it arrives with `in_flight` requests in flight (itself included);
+    None when it is refused (more than twice the capacity). Pure; 0.0 at or below capacity, or without one."""
+    capacity = fault_profile.capacity
+    if capacity <= 0 or in_flight <= capacity:
+        return 0.0
+    if in_flight > 2 * capacity:
+        return None
+    base = max(fault_profile.latency_ms, CAPACITY_BASE_MS) / 1000
+    return base * 4 * (in_flight - capacity) / capacity
 
 
 def choose_fault(fault_profile: FaultProfile, draw: float, elapsed: float) -> FaultKind | None:

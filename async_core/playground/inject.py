@@ -2,7 +2,8 @@
 
 Contract of the middleware, per request:
 1. the fault is decided on arrival (`FaultDecider`, so the sequence follows the order of arrival);
-2. `latency_ms` is slept, whatever the outcome;
+2. with a `capacity`, a request arriving above it waits `capacity_delay` more, and one above twice it gets a 503;
+   then `latency_ms` is slept, whatever the outcome;
 3. the fault, if any, is applied (see `FaultKind`); `stall` and `truncated` run the real handler, the others
    answer without it; a stall still running when the server shuts down ends at once, its connection dropped;
 4. a `RequestRecord` is appended to the log when the request is done, even if it was cancelled.
@@ -24,7 +25,7 @@ from typing import Any
 from aiohttp import hdrs, web
 from aiohttp.typedefs import Handler, Middleware
 
-from async_core.playground.faults import FaultDecider, FaultKind, FaultProfile
+from async_core.playground.faults import FaultDecider, FaultKind, FaultProfile, capacity_delay
 from async_core.playground.log import NO_RESPONSE, RequestLog, RequestRecord
 
 JSON_CONTENT_TYPE = "application/json; charset=utf-8"
@@ -107,6 +108,12 @@ class FaultInjector:
         self, request: web.Request, handler: Handler, fault: FaultKind | None, profile: FaultProfile
     ) -> tuple[web.StreamResponse, bool]:
         """The response, and whether it is one (False: the connection was dropped instead)."""
+        if profile.capacity:
+            extra = capacity_delay(profile, len(self._in_flight))
+            if extra is None:
+                return error_response(503, "over capacity"), True
+            if extra:
+                await asyncio.sleep(extra)
         if profile.latency_ms:
             await asyncio.sleep(profile.latency_ms / 1000)
         if fault is None:

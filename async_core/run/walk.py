@@ -177,7 +177,7 @@ class Walk:
                     announced = fetched.facts.total_items
                 if self.paginator.addressable and count >= self.size:
                     size_known = True
-                elif self._maybe_capped(number, first, count, fetched.facts, size_known, following):
+                elif self._maybe_capped(number, first, count, fetched.facts, size_known):
                     self.size = count  # go on at the server's size: the next page says whether it was the last
                     self._pages.put(Replan(self.name, number, count, self.unit))
                     following = self._request(number + 1)
@@ -209,16 +209,16 @@ class Walk:
         count: int,
         facts: PageFacts,
         size_known: bool,
-        following: PageRequest | None,
     ) -> bool:
         """A short first page of a numbered walk without a total: the last page, or a capped page size? Going on
-        at the server's size finds out (an empty next page, confirmed, ends it)."""
+        at the server's size finds out (an empty next page, confirmed, ends it). Asking for page 2 at the size
+        first asked would skip rows on an offset API (offset 25 after 10 rows), so the walk goes on at `count`."""
         return (
             self.paginator.addressable
             and number == first == 1
             and 0 < count < self.size
             and not size_known
-            and following is None
+            and facts.next is None
             and not facts.last
         )
 

@@ -17,19 +17,17 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
+from async_core.source.compiled import Transform, compile_transform
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
 from async_core.source.records import compile_path
 from async_core.source.rules import RecordRule, ResponseRule, Rules
-from async_core.source.types import FIVETRAN_TYPES, converter_for
-
-# Reads one column's value from a record (and the parent's values, for a child table), checked and converted.
-Reader = Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]
+from async_core.source.types import FIVETRAN_TYPES
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -95,7 +93,7 @@ class TableSpec:
             problems.append("a child table needs from_parent columns to fill its path")
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
-        object.__setattr__(self, "_converters", _compile(self.columns))
+        object.__setattr__(self, "_transform", compile_transform(self.columns))
         object.__setattr__(self, "_records_path", compile_path(self.records))
 
     @property
@@ -132,58 +130,8 @@ class TableSpec:
         Raises `RecordError` when the record is not an object, lacks a required field, or a value has the wrong
         type. Booleans are not accepted as numbers (JSON `true` is not an id).
         """
-        if not isinstance(record, Mapping):
-            raise RecordError(f"expected a JSON object, got {type(record).__name__}")
-        converters: list[tuple[str, Reader]] = object.__getattribute__(self, "_converters")
-        row = {name: convert(record, parent) for name, convert in converters}
-        row["processed_at"] = processed_at
-        return row
-
-
-def _compile(
-    columns: tuple[Column, ...],
-) -> list[tuple[str, Callable[[Mapping[str, Any], Mapping[str, Any] | None], Any]]]:
-    return [(column.name, _column_reader(column)) for column in columns]
-
-
-def _column_reader(column: Column) -> Reader:
-    convert = converter_for(column.type, column.source)
-    path = compile_path(column.source)
-    name, required = column.name, column.required
-
-    if column.from_parent:
-
-        def from_parent(record: Mapping[str, Any], parent: Mapping[str, Any] | None) -> Any:
-            if parent is None or parent.get(name) is None:
-                raise RecordError(f"parent value {name!r} is missing")
-            return convert(parent[name])
-
-        return from_parent
-
-    if len(path) == 1:
-        key = path[0]
-
-        def flat(record: Mapping[str, Any], _parent: Mapping[str, Any] | None) -> Any:
-            value = record.get(key)
-            if value is None:
-                if required:
-                    raise RecordError(f"field {key!r} is missing or null")
-                return None
-            return convert(value)
-
-        return flat
-
-    def nested(record: Mapping[str, Any], _parent: Mapping[str, Any] | None) -> Any:
-        value: Any = record
-        for part in path:
-            value = value.get(part) if isinstance(value, Mapping) else None
-        if value is None:
-            if required:
-                raise RecordError(f"field {column.source!r} is missing or null")
-            return None
-        return convert(value)
-
-    return nested
+        transform: Transform = object.__getattribute__(self, "_transform")
+        return transform(record, processed_at, parent)
 
 
 @dataclasses.dataclass(frozen=True)

@@ -114,8 +114,9 @@ class ThreadedApiClient:
             session = requests.Session()
             session.trust_env = False
             session.headers.update(SESSION_HEADERS)
-            if self._settings.api_key:
-                session.headers["Authorization"] = f"Bearer {self._settings.api_key}"
+            api_key = self._settings.source_values.get("api_key")  # the jsonplaceholder source's key
+            if api_key:
+                session.headers["Authorization"] = f"Bearer {api_key}"
             self._local.session = session
             with self._sessions_lock:
                 self._sessions.append(session)

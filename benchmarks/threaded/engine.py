@@ -190,7 +190,7 @@ class ThreadedEngine:
                 row = spec.transform(record, processed_at)
             except Exception as exc:  # RecordError is MEDIUM; anything else is a bug in a transform: CRITICAL
                 mine.errors_encountered += 1
-                record_id = record.get(spec.primary_key) if isinstance(record, dict) else None
+                record_id = record.get(spec.primary_key[0]) if isinstance(record, dict) else None  # "id" here
                 error = record_for(
                     exc,
                     table=spec.name,

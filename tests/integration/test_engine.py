@@ -13,6 +13,7 @@ from async_core import StdLog, run_sync
 from tests.devtools import pytest
 from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
+from tests.states import all_complete, next_page
 
 FAST = {"base_delay": "0", "max_delay": "0", "retry_jitter": "none", "enable_circuit_breaker": "false"}
 
@@ -30,7 +31,7 @@ def test_all_pages_land_once_with_total_count() -> None:
     assert sink.ids("posts") == list(range(1, 96))
     assert len(seen.requests) == 10
     assert result.status == "succeeded"
-    assert "last_complete_sync" in sink.checkpoints()[-1]
+    assert all_complete(sink.checkpoints()[-1])
 
 
 def test_requests_in_flight_never_exceed_max_workers() -> None:
@@ -47,18 +48,18 @@ def test_without_total_the_link_header_is_followed() -> None:
         sync(url, sink)
     assert sink.ids("posts") == list(range(1, 36))
     assert seen.requests == [f"/posts?_page={n}&_limit=10" for n in (1, 2, 3, 4)]
-    assert "last_complete_sync" in sink.checkpoints()[-1]  # the short last page completed the table
+    assert all_complete(sink.checkpoints()[-1])  # the short last page completed the table
 
 
 def test_without_total_or_links_pages_are_walked_until_a_short_one() -> None:
-    """No pagination headers: page numbers until a short page."""
+    """No pagination headers: page numbers until an empty page, fetched twice before it is believed."""
     with serve(paged(rows("posts", 30), total=False, links=False)) as (url, seen):
         sink = RecordingSink()
         result = sync(url, sink)
     assert sink.ids("posts") == list(range(1, 31))
-    assert len(seen.requests) == 4  # the fourth page is empty
+    assert seen.requests[3:] == ["/posts?_page=4&_limit=10"] * 2  # the empty fourth page, confirmed
     assert result.status == "succeeded"
-    assert "last_complete_sync" in sink.checkpoints()[-1]
+    assert all_complete(sink.checkpoints()[-1])
 
 
 def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
@@ -68,12 +69,13 @@ def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
         sync(url, sink, page_size="0")
     assert seen.requests == ["/posts"]
     assert sink.ids("posts") == list(range(1, 43))
-    assert "last_complete_sync" in sink.checkpoints()[-1]
+    assert all_complete(sink.checkpoints()[-1])
 
 
 def test_resume_starts_at_the_checkpointed_page() -> None:
-    """A state saying next_page 4 fetches pages 4..10 only."""
-    state = {"version": 1, "cycle": {"page_size": 10, "tables": {"posts": {"next_page": 4, "complete": False}}}}
+    """A state whose open pass says next_page 4 (size 10) fetches pages 4..10 only."""
+    opened = {"started_at": "T0", "since": None, "size": 10, "next_page": 4, "resume": None, "high": None}
+    state = {"version": 2, "tables": {"posts": {"lost_streak": 0, "watermark": None, "pass": opened}}}
     with serve(paged(rows("posts", 100))) as (url, seen):
         sink = RecordingSink()
         sync(url, sink, state)
@@ -172,7 +174,7 @@ def test_past_the_total_threshold_the_sync_fails_naming_it() -> None:
     assert result.message == "total_error_threshold (2) exceeded: 3 errors"
     runs = sink.rows("sync_runs")
     assert [run["status"] for run in runs] == ["failed"]
-    assert sink.checkpoints()[-1]["cycle"]["tables"]["posts"]["next_page"] == 2
+    assert next_page(sink.checkpoints()[-1], "posts") == 2
 
 
 def test_authentication_failure_stops_the_sync_at_once() -> None:
@@ -182,7 +184,7 @@ def test_authentication_failure_stops_the_sync_at_once() -> None:
         return web.json_response({"error": "no"}, status=401)
 
     with serve(handler) as (url, seen):
-        result = sync(url, RecordingSink(), max_retries="5", api_key="k")
+        result = sync(url, RecordingSink(), max_retries="5", api_key="k")  # the jsonplaceholder source's key
     assert result.status == "failed"
     assert result.message is not None
     assert "CRITICAL" in result.message

@@ -107,3 +107,18 @@ def test_rates_are_honoured_and_a_retry_usually_succeeds() -> None:
 def test_a_fault_free_profile_draws_nothing() -> None:
     decider = FaultDecider(FaultProfile(seed=1))
     assert [decider.decide(0.0) for _ in range(10)] == [None] * 10
+
+
+def test_capacity_delay_grows_above_capacity_and_refuses_above_twice_it() -> None:
+    """Capacity 32, base 20 ms: nothing up to 32, +2.5 ms per request above it (20 ms more at 40), 503 above 64."""
+    from async_core.playground import capacity_delay
+
+    bounded = FaultProfile(capacity=32)
+    assert capacity_delay(bounded, 32) == 0.0
+    assert capacity_delay(bounded, 40) == pytest.approx(0.020)
+    assert capacity_delay(bounded, 64) == pytest.approx(0.080)
+    assert capacity_delay(bounded, 65) is None
+    assert capacity_delay(FaultProfile(capacity=32, latency_ms=100), 40) == pytest.approx(0.100)
+    assert capacity_delay(FaultProfile(), 10_000) == 0.0
+    with pytest.raises(ValueError, match="capacity"):
+        FaultProfile(capacity=-1)

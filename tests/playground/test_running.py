@@ -147,6 +147,8 @@ def test_the_command_line_takes_overrides_and_outages() -> None:
     fault_profile = arguments.profile
     assert (fault_profile.unavailable, fault_profile.reset, fault_profile.seed) == (0.3, 0.01, 4)
     assert (fault_profile.latency_ms, fault_profile.outages) == (50, ((10.0, 30.0),))
-    for bad in (["--fault", "explode=0.1"], ["--outage", "30:10"], ["--fault", "reset=2"], ["--scale", "0"]):
+    assert parse_arguments(["--capacity", "32"]).profile.capacity == 32
+    bad_arguments = (["--fault", "explode=0.1"], ["--outage", "30:10"], ["--fault", "reset=2"], ["--scale", "0"])
+    for bad in (*bad_arguments, ["--capacity", "-1"]):
         with pytest.raises(SystemExit):
             parse_arguments(bad)

@@ -1,8 +1,8 @@
 """A 30-second outage (every request 503) in the middle of a sync, counted on the server.
 
-The breaker lets through at most failure_threshold + max_workers requests before it opens, then one probe per
-recovery_timeout; the sync completes after the outage. With max_wait_seconds shorter than the outage, the sync
-stops cleanly and says why, and a rerun from its checkpoint completes the data.
+The breaker lets through at most failure_threshold + max_workers requests before it opens, then at most
+breaker_half_open_probes probes per recovery_timeout; the sync completes after the outage. With max_wait_seconds
+shorter than the outage, the sync stops cleanly and says why, and a rerun from its checkpoint completes the data.
 """
 
 from __future__ import annotations
@@ -83,9 +83,11 @@ def configuration(url: str, **overrides: str) -> dict[str, str]:
 
 
 def request_bound(config: dict[str, str], seconds: float) -> int:
-    """What an outage of `seconds` may cost: failure_threshold + max_workers + one probe per recovery_timeout + 1."""
+    """What an outage of `seconds` may cost: failure_threshold + max_workers, and the half-open probes of one
+    recovery_timeout in each (plus one period)."""
     settings = settings_of(config)
-    return settings.failure_threshold + settings.max_workers + math.ceil(seconds / settings.recovery_timeout) + 1
+    periods = math.ceil(seconds / settings.recovery_timeout) + 1
+    return settings.failure_threshold + settings.max_workers + settings.breaker_half_open_probes * periods
 
 
 def time_limit(config: dict[str, str], waited: float) -> float:
@@ -101,7 +103,7 @@ def page_of(path: str) -> int:
 
 
 def test_an_outage_costs_a_bounded_number_of_requests_and_the_sync_completes_after_it() -> None:
-    """30 s of 503s: at most threshold + workers + one probe per recovery_timeout + 1 requests; then all lands."""
+    """30 s of 503s: at most threshold + workers + 3 probes per recovery_timeout; then all lands."""
     outage = Outage(start_after=START_AFTER_REQUESTS, seconds=OUTAGE_SECONDS)
     with serve(outage_server(outage)) as (url, seen):
         config = configuration(url)
@@ -114,10 +116,11 @@ def test_an_outage_costs_a_bounded_number_of_requests_and_the_sync_completes_aft
     assert len(run.sink.rows("posts")) == POSTS
     assert run.sink.rows("sync_errors") == []
     resilience = run.result.summary["resilience"]
-    probes = resilience["breaker_probes"]
-    assert resilience["breaker_opens"] == probes  # the first opening, then one per failed probe; the last one closed
-    assert 1 <= probes <= math.ceil(OUTAGE_SECONDS / 5) + 1
-    assert len(outage.refused) - (probes - 1) <= 3 + 4  # before the breaker opened: the threshold and the in flight
+    probes, opens = resilience["breaker_probes"], resilience["breaker_opens"]
+    # The first opening, then one per half-open period whose probes failed; the last period closed it.
+    assert 1 <= opens <= math.ceil(OUTAGE_SECONDS / 5) + 1
+    assert opens <= probes <= 3 * opens
+    assert len(outage.refused) - probes <= 3 + 4  # before the breaker opened: the threshold and the in flight
     assert len(seen.requests) == PAGES + 1 + len(outage.refused)
 
 

@@ -135,7 +135,7 @@ def test_the_key_appears_in_no_result_message_or_log_line(server: str) -> None:
 def test_the_settings_never_print_the_key() -> None:
     """repr and str of the settings, and a configuration error about another key, do not carry the key."""
     settings, _ = parse_settings({"api_key": API_KEY})
-    assert settings.api_key == API_KEY
+    assert settings.source_values["api_key"] == API_KEY
     assert API_KEY not in repr(settings)
     assert API_KEY not in str(settings)
     with pytest.raises(ConfigurationError) as refused:

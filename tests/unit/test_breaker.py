@@ -377,10 +377,10 @@ def test_bad_configuration_is_refused(options: dict[str, float]) -> None:
 
 
 def test_defaults() -> None:
-    """5 failures, 30 s, 50 % of a window of 50 with 20 calls at least, 3 probes; CLOSED, counters at 0."""
+    """5 failures, 30 s, 50 % of a window of 100 with 40 calls at least, 3 probes; CLOSED, counters at 0."""
     breaker = CircuitBreaker()
     assert (breaker.failure_threshold, breaker.recovery_timeout, breaker.state) == (5, 30.0, CLOSED)
-    assert (breaker.failure_rate, breaker.window, breaker.minimum_calls, breaker.half_open_probes) == (0.5, 50, 20, 3)
+    assert (breaker.failure_rate, breaker.window, breaker.minimum_calls, breaker.half_open_probes) == (0.5, 100, 40, 3)
     assert (breaker.opens, breaker.probes, breaker.rejections) == (0, 0, 0)
 
 

@@ -177,3 +177,28 @@ def test_bad_bounds_are_refused() -> None:
     for options in ({"maximum": 2, "minimum": 3}, {"maximum": 2, "initial": 0}, {"maximum": 2, "latency_tolerance": 1}):
         with pytest.raises(ValueError, match="must be|expected"):
             ConcurrencyLimit(**options)  # type: ignore[arg-type]
+
+
+async def test_random_timeouts_and_503s_among_good_responses_do_not_sink_the_limit() -> None:
+    """One TIMEOUT or 503 in every 12 responses (8 %, spread out): the limit still reaches its ceiling of 16."""
+    limit = ConcurrencyLimit(maximum=16, initial=8)
+    signals = [Signal.TIMEOUT if i % 24 == 0 else Signal.UNAVAILABLE if i % 12 == 0 else Signal.OK for i in range(600)]
+    for signal in signals:
+        limit.release(await limit.acquire(), signal, 10 * MS)
+        if limit.limit < 16:
+            await _round(limit)
+    assert limit.limit == 16
+
+
+async def test_a_waiter_cancelled_after_a_wake_up_skipped_it_leaves_nothing_behind() -> None:
+    """A waiter's future is cancelled, a release pops and skips it, then its task handles the cancellation."""
+    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
+    held = await limit.acquire()
+    waiting = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()  # cancels the future it awaits; the task has not run its handler yet
+    limit.release(held, Signal.NONE, 0.0)  # pops the cancelled future
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert limit.in_flight == 0
+    assert await limit.acquire() == 0

@@ -5,6 +5,7 @@ import re
 from pathlib import Path
 
 from async_core.settings import PARSERS, Settings
+from async_core.source.catalogue import load_source
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -13,7 +14,8 @@ def configuration_table() -> list[tuple[str, str]]:
     """(key, default) of each row of the table under "## Configuration file"."""
     text = README.read_text(encoding="utf-8")
     section = text.split("## Configuration file", 1)[1].split("\n## ", 1)[0]
-    return re.findall(r"^\| `(\w+)` \| `?([^`|]*?)`? \|", section, flags=re.MULTILINE)
+    table = section.split("| key | default |", 1)[1].split("\n\n", 1)[0]  # the first table; source keys follow
+    return re.findall(r"^\| `(\w+)` \| `?([^`|]*?)`? \|", table, flags=re.MULTILINE)
 
 
 def test_the_table_lists_every_key_in_order() -> None:
@@ -32,8 +34,13 @@ def test_the_table_gives_the_codes_defaults() -> None:
             expected = str(value).lower()
         elif isinstance(value, float):
             expected = f"{value:g}" if documented != f"{value}" else f"{value}"
-        elif value == "":
-            expected = "empty"
         else:
             expected = str(getattr(value, "value", value))
-        assert documented == expected, key
+        assert documented == (expected or "empty"), key
+
+
+def test_source_keys_are_not_configuration_keys() -> None:
+    """api_key belongs to the jsonplaceholder source (a source key), not to the connector's own table."""
+    keys = [key for key, _ in configuration_table()]
+    assert "api_key" not in keys
+    assert "api_key" in {key.name for key in load_source("jsonplaceholder").keys}

@@ -2,14 +2,14 @@
 
 from async_core.errors import ConfigurationError
 from async_core.http.retry import Jitter, RetryStrategy
-from async_core.settings import Settings, parse_settings, schema_tables
+from async_core.settings import Settings, parse_settings, schema_selection
 from tests.devtools import pytest
 
 
 def test_defaults_follow_the_threaded_example() -> None:
     """An empty configuration gives the threaded example's defaults and the embedded playground."""
     settings, unknown = parse_settings({})
-    assert settings == Settings()
+    assert settings == Settings(tables=("users", "posts", "comments"))  # () in Settings: the source's defaults
     assert unknown == []
     assert (settings.max_workers, settings.error_threshold_per_thread, settings.total_error_threshold) == (3, 5, 15)
     assert settings.api_timeout_seconds == 30.0
@@ -66,7 +66,6 @@ BAD = [
     ("retry_strategy", "sometimes", "exponential_backoff, fixed_interval, linear_backoff"),
     ("retry_jitter", "lots", "none, full, equal, decorrelated"),
     ("base_url", "ftp://x", "http(s) URL"),
-    ("base_url", "", "http(s) URL"),
     ("base_url", "http://example.com", "allow_insecure_http"),
     ("base_url", "https://api.example.com/?q=1", "without a query"),
     ("tables", "", "comma-separated list"),
@@ -111,6 +110,12 @@ def test_max_delay_below_base_delay_is_refused() -> None:
         parse_settings({"base_delay": "5", "max_delay": "1"})
 
 
+def test_an_empty_base_url_is_the_sources() -> None:
+    """base_url "" takes the source's own base URL (the embedded playground for jsonplaceholder)."""
+    settings, _ = parse_settings({"base_url": ""})
+    assert (settings.base_url, settings.api_base_url) == ("", "playground")
+
+
 def test_plain_http_is_allowed_to_loopback_and_when_asked() -> None:
     """http:// is for local servers, or when the user opts in."""
     assert parse_settings({"base_url": "http://127.0.0.1:8000"})[0].base_url == "http://127.0.0.1:8000"
@@ -120,17 +125,49 @@ def test_plain_http_is_allowed_to_loopback_and_when_asked() -> None:
 
 
 def test_api_key_is_not_in_the_repr() -> None:
-    """Settings may be logged; the key must not be."""
-    settings, _ = parse_settings({"api_key": "s3cr3t-token"})
-    assert settings.api_key == "s3cr3t-token"
+    """Settings may be logged; a source key (the jsonplaceholder source's api_key) must not be."""
+    settings, unknown = parse_settings({"api_key": "s3cr3t-token"})
+    assert settings.source_values == {"api_key": "s3cr3t-token"}
+    assert unknown == []
     assert "s3cr3t-token" not in repr(settings)
 
 
-def test_schema_tables_never_raise() -> None:
+def test_schema_selection_never_raises() -> None:
     """schema() runs before update(); a bad value is reported by update(), not as a schema() traceback."""
-    assert schema_tables({"tables": "todos,albums"}) == ("todos", "albums")
-    assert schema_tables({"tables": "nope"}) == ("users", "posts", "comments")
-    assert schema_tables({}) == ("users", "posts", "comments")
+    assert schema_selection({"tables": "todos,albums"})[1] == ("todos", "albums")
+    assert schema_selection({"tables": "nope"})[1] == ("users", "posts", "comments")
+    assert schema_selection({})[1] == ("users", "posts", "comments")
+    source, tables = schema_selection({"source": "no_such_api", "tables": "users"})
+    assert (source.name, tables) == ("jsonplaceholder", ("users",))
+
+
+def test_the_source_is_selected_by_name() -> None:
+    """`source` names a module of sources/; its tables are the ones `tables` is checked against."""
+    settings, _ = parse_settings({"source": "api_playground", "base_url": "http://127.0.0.1:9"})
+    assert settings.source == "api_playground"
+    assert settings.catalogue.name == "api_playground"
+    assert "items_offset" in settings.tables
+
+
+def test_an_unknown_source_is_refused() -> None:
+    """A source that is not a module of sources/ is named, with the known ones."""
+    with pytest.raises(ConfigurationError, match="no module sources/nope.py; known: api_playground, jsonplaceholder"):
+        parse_settings({"source": "nope"})
+
+
+def test_tables_are_checked_against_the_selected_source() -> None:
+    """A jsonplaceholder table is unknown to the api_playground source."""
+    with pytest.raises(ConfigurationError, match="unknown table 'users'"):
+        parse_settings({"source": "api_playground", "base_url": "http://127.0.0.1:9", "tables": "users"})
+
+
+def test_the_new_limits_have_defaults_and_bounds() -> None:
+    """max_pages_per_table defaults to 100000 and lost_page_syncs to 3; 0 is refused for both."""
+    settings, _ = parse_settings({})
+    assert (settings.max_pages_per_table, settings.lost_page_syncs) == (100_000, 3)
+    for key in ("max_pages_per_table", "lost_page_syncs"):
+        with pytest.raises(ConfigurationError, match=key):
+            parse_settings({key: "0"})
 
 
 @pytest.mark.parametrize(

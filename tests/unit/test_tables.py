@@ -4,7 +4,7 @@ import datetime as dt
 
 from async_core.errors import RecordError
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, schema_for
-from sources.jsonplaceholder import TABLES
+from sources.jsonplaceholder import SOURCE, TABLES
 from tests.devtools import pytest
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
@@ -49,7 +49,7 @@ def test_transform_renames_keeps_json_and_adds_processed_at() -> None:
         ({"id": None, "userId": 1, "title": "t", "body": "b"}, "'id' is missing"),
         ({"id": "7", "userId": 1, "title": "t", "body": "b"}, "'id' should be INT, got str"),
         ({"id": True, "userId": 1, "title": "t", "body": "b"}, "'id' should be INT, got bool"),
-        ({"id": 7, "userId": 1, "title": 5, "body": "b"}, "'title' should be STRING, got int"),
+        ({"id": 7, "userId": 1, "title": 5.5, "body": "b"}, "'title' should be STRING, got float"),
         ([1, 2], "expected a JSON object, got list"),
     ],
 )
@@ -61,7 +61,7 @@ def test_invalid_records_are_refused_with_a_reason(record: object, message: str)
 
 def test_schema_declares_types_keys_and_the_sync_tables() -> None:
     """schema() has the selected tables, typed, keyed on id, plus sync_runs and sync_errors."""
-    entries = {entry["table"]: entry for entry in schema_for(("users", "todos"))}
+    entries = {entry["table"]: entry for entry in schema_for(SOURCE, ("users", "todos"))}
     assert list(entries) == ["users", "todos", SYNC_RUNS, SYNC_ERRORS]
     assert entries["users"]["primary_key"] == ["id"]
     assert entries["users"]["columns"]["address"] == "JSON"
@@ -72,3 +72,9 @@ def test_schema_declares_types_keys_and_the_sync_tables() -> None:
         "completed": "BOOLEAN",
         "processed_at": "UTC_DATETIME",
     }
+
+
+def test_an_integer_in_a_string_column_is_written_as_text() -> None:
+    """STRING takes integers as text (ids declared STRING); a title of 5 becomes "5"."""
+    post = TABLES["posts"].transform({"userId": 2, "id": 11, "title": 5, "body": "b"}, NOW)
+    assert post["title"] == "5"
