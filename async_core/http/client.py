@@ -25,6 +25,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import hdrs
@@ -302,16 +303,19 @@ class ApiClient:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
         url = request.url
         method = request.method
+        body = request.json_body
         for _ in range(MAX_REDIRECTS + 1):
             headers = self._headers_for(url, request.credentials)
+            if body is not None and origin(url) != self._origin:  # a login body is a credential too
+                raise ForeignOriginError(f"refused to send a request body to another origin ({origin(url)[1]})")
             try:
                 async with self._session.request(
-                    method, url, headers=headers, json=request.json_body, allow_redirects=False
+                    method, url, headers=headers, json=body, allow_redirects=False
                 ) as response:
                     if response.status in REDIRECT_STATUSES:
                         url = redirect_target(url, response.status, response.headers.get("Location"))
-                        if response.status == 303:
-                            method = "GET"
+                        if response.status in (301, 302, 303) and method != "GET":
+                            method, body = "GET", None  # as browsers do: only 307 and 308 repeat the body
                         continue
                     status = response.status
                     check_status(status, response.headers, judged=judged)
@@ -327,10 +331,16 @@ class ApiClient:
                 raise RetryableError(f"malformed response: {exc.message}", status=exc.status) from exc
             except aiohttp.ClientError as exc:
                 raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
+            except ValueError as exc:  # aiohttp refuses the URL itself (a malformed link): the same every time
+                raise FatalError(f"refused URL: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
     def _headers_for(self, url: str, credentials: Mapping[str, str]) -> Mapping[str, str] | None:
-        """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere."""
+        """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
+        A URL with user info is refused wherever it points: it would carry a credential of its own."""
+        parts = urlsplit(url)
+        if parts.username is not None or parts.password is not None:
+            raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
         target = origin(url)
         if target == self._origin:
             return credentials or None

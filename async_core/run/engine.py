@@ -19,7 +19,7 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode, urlsplit
 
 from async_core.errors import (
     AuthenticationError,
@@ -32,7 +32,7 @@ from async_core.errors import (
 )
 from async_core.http.client import ApiClient, Request, Response
 from async_core.http.hints import parse_wait_hint
-from async_core.http.responses import check_status
+from async_core.http.responses import check_status, origin
 from async_core.run.bridge import Bridge, LastPage, Noted, PageLost, Parents, Replan, Rows, Slot
 from async_core.run.ledger import (
     ErrorLedger,
@@ -50,12 +50,14 @@ from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
-from async_core.source.records import records_at
+from async_core.source.records import compile_path, dig, records_at
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
 PROGRESS_INTERVAL_SECONDS = 5.0
-CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
+CONFIRM_DELAY_SECONDS = 0.5
+# A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
+FUTURE_TOLERANCE = dt.timedelta(days=1)  # before an empty page that would end a walk is fetched again
 
 
 class _TableStopped(Exception):
@@ -111,14 +113,15 @@ class Engine:
 
     @property
     def unreachable(self) -> dict[str, Exception]:
-        """Tables whose every request failed with an error another attempt cannot fix (a 4xx: wrong path, wrong
-        base_url), when no table got anything: the sync must fail, not pass with 0 records."""
+        """Tables whose every request failed with an error another attempt cannot fix (a 4xx, an HTML page or an
+        error envelope instead of records: a wrong path or base_url), when no table got anything: the sync must
+        fail, not pass with 0 records."""
         if self._fetched_any:
             return {}
         return {
             name: error
             for name, error in self._first_errors.items()
-            if isinstance(error, FatalError) and error.status is not None and 400 <= error.status < 500
+            if isinstance(error, FatalError) and (error.status is None or error.status < 500)
         }
 
     async def run(self) -> None:
@@ -173,9 +176,15 @@ class Engine:
         unit: str | None = None,
         parent: Mapping[str, Any] | None = None,
         pages: Any = None,
+        owner: str | None = None,
     ) -> Walk:
         if start.next_page > 1 and start.resume is None and not spec.paginator.addressable:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
+        resume_url = start.resume.url if start.resume is not None else None
+        if resume_url is not None and (
+            origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
+        ):
+            start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
             pages=pages or _BridgePages(self),
@@ -185,6 +194,7 @@ class Engine:
             confirm_delay=CONFIRM_DELAY_SECONDS,
             unit=unit,
             parent=parent,
+            owner=owner,
             sleep=self._sleep,
         )
 
@@ -194,7 +204,7 @@ class Engine:
         parent_spec = self._source.table(spec.parent.table)
         collector = _CollectingPages(self, spec)
         async with asyncio.TaskGroup() as listing:
-            await self._walk(parent_spec, WalkStart(), pages=collector).run(listing)
+            await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
@@ -214,7 +224,9 @@ class Engine:
         if request.url is not None:
             return request.url
         spec = walk.spec
-        path = spec.path.format_map(walk.parent) if walk.parent else spec.path
+        path = spec.path
+        if walk.parent:  # each value one path segment: a parent key cannot climb the path or add a query
+            path = path.format_map({name: quote(str(value), safe="") for name, value in walk.parent.items()})
         params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
         cursor = spec.cursor
         if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
@@ -268,11 +280,12 @@ class Engine:
                 if attempt or not auth.refresh_on_401():
                     raise
                 auth.expire(credentials)  # a session token expired: log in again, once
-        table = self._metrics.table(spec.name)
-        table.pages += 1
         fetched = parsed[-1]
-        table.records_fetched += len(fetched.records)
-        self._fetched_any.add(spec.name)
+        if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
+            table = self._metrics.table(spec.name)
+            table.pages += 1
+            table.records_fetched += len(fetched.records)
+        self._fetched_any.add(walk.owner)
         if response.recovered_from:
             self._judge(
                 recovered_after_retry(
@@ -347,15 +360,23 @@ class Engine:
         high: Comparable | None = None
         cursor = spec.cursor
         if cursor is not None:
+            horizon = processed_at + FUTURE_TOLERANCE
             for record in records:
-                high = later(high, cursor.value_of(record))
+                value = cursor.value_of(record)
+                if isinstance(value, dt.datetime) and value > horizon:
+                    continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
+                high = later(high, value)
         return rows, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:
         if not isinstance(record, dict):
             return None
-        key = [record.get(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent]
+        key = [
+            dig(record, compile_path(c.source))
+            for c in spec.columns
+            if c.name in spec.primary_key and not c.from_parent
+        ]
         if not any(k is not None for k in key):
             return None
         return str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
@@ -457,7 +478,7 @@ class _CollectingPages(_BridgePages):
                 values = None
             if values is None:
                 continue  # a parent row without its key cannot have children we can ask for
-            unit = "|".join(str(v) for v in values.values())
+            unit = unit_key(values)
             self.units.setdefault(unit, values)
 
     def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
@@ -466,6 +487,14 @@ class _CollectingPages(_BridgePages):
 
     def put(self, message: LastPage | Replan) -> None:
         pass
+
+
+def unit_key(values: Mapping[str, Any]) -> str:
+    """A child walk's key in the state: the parent's value, or a JSON list of them (unambiguous, as "1" vs 1)."""
+    parts = list(values.values())
+    if len(parts) == 1 and isinstance(parts[0], int) and not isinstance(parts[0], bool):
+        return str(parts[0])
+    return json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, default=str)
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

@@ -24,7 +24,11 @@ from async_core.errors import FatalError
 from async_core.run.bridge import LastPage, Replan, Slot
 from async_core.source.incremental import Comparable
 from async_core.source.pagination import PageFacts, PageRequest, Paginator
+from async_core.source.records import compile_path, dig
 from async_core.source.spec import TableSpec
+
+DEFAULT_PAGE_SIZE = 100  # a page size for styles that must send one when `page_size` is 0
+MAX_EMPTY_PAGES = 10  # empty pages in a row, each with a next link or cursor, before the walk is called stuck
 
 
 class NoProgress(FatalError):
@@ -85,9 +89,11 @@ class Walk:
         confirm_delay: float,
         unit: str | None = None,
         parent: Mapping[str, Any] | None = None,
+        owner: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.spec = spec
+        self.owner = owner or spec.name  # the table the walk is for (a child's, when it lists the parent's rows)
         self.unit = unit
         self.parent = parent  # a child walk's parent values (fill the path, add columns)
         self.since = start.since
@@ -100,10 +106,14 @@ class Walk:
         paginator: Paginator = spec.paginator
         self.paginator = paginator
         size = start.size or paginator.page_size or page_size
+        if size == 0 and not paginator.zero_size_fetches_all:
+            size = paginator.max_page_size or DEFAULT_PAGE_SIZE  # 0 means "all at once" only to json-server
         if paginator.max_page_size:
             size = min(size, paginator.max_page_size)
         self.size = size  # 0 = the whole collection in one request (json-server's `page_size` 0)
-        self._key_sources = tuple(c.source for c in spec.columns if c.name in spec.primary_key and not c.from_parent)
+        self._key_paths = tuple(
+            compile_path(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent
+        )
 
     @property
     def name(self) -> str:
@@ -138,7 +148,7 @@ class Walk:
         first = number
         seen: set[PageRequest] = {request}
         size_known = False  # the server gave a full page at this size: a short page is then the last one
-        rows_seen, announced = 0, None  # records walked, and the total of page 1 (when this walk began there)
+        rows_seen, announced, empty_run = 0, None, 0  # records walked; the total of page 1; empty pages in a row
         while True:
             if number - first >= self._max_pages:
                 await self._lose(number, NoProgress(f"more than max_pages_per_table ({self._max_pages}) pages"))
@@ -163,7 +173,8 @@ class Walk:
                                 continue  # not empty after all: plan again from this page
                         self._pages.put(LastPage(self.name, max(plan.last, number), self.unit))
                         self._pages.deliver(self, number, fetched, slot, resume=None)
-                        self._fan_out(number + 1, plan.last, fetched.facts, group)
+                        slot.release()
+                        await self._fan_out(number + 1, plan.last, fetched.facts, group)
                         return
                 following = self._next(number, fetched, size_known)
                 if following is None and fetched.doubtful:
@@ -192,9 +203,11 @@ class Walk:
                     self._pages.put(LastPage(self.name, number, self.unit))
                     self._pages.deliver(self, number, fetched, slot, resume=None)
                     return
-                if following in seen:
+                empty_run = 0 if fetched.records else empty_run + 1
+                if following in seen or empty_run >= MAX_EMPTY_PAGES:
                     self._pages.deliver(self, number, fetched, slot, resume=None)
-                    await self._lose(number + 1, NoProgress(f"pagination loop: page {number + 1} repeats a request"))
+                    why = "repeats a request" if following in seen else f"follows {empty_run} empty pages in a row"
+                    await self._lose(number + 1, NoProgress(f"pagination loop: page {number + 1} {why}"))
                     return
                 seen.add(following)
                 self._pages.deliver(self, number, fetched, slot, resume=following)
@@ -252,16 +265,22 @@ class Walk:
             return _Plan(last=math.ceil(total_items / count))
         return _Plan(last=math.ceil(total_items / size) if total_items else number - 1)
 
-    def _fan_out(self, first: int, last: int, facts: PageFacts, group: asyncio.TaskGroup) -> None:
+    async def _fan_out(self, first: int, last: int, facts: PageFacts, group: asyncio.TaskGroup) -> None:
+        """Pages `first`..`last`, each a task of `group`, created as bridge slots free up (so a huge total costs
+        tasks only as fast as pages are written). Each page must hold what the total says it holds."""
+        if last - first + 1 > self._max_pages:
+            await self._lose(first, NoProgress(f"the total announces {last} pages, more than max_pages_per_table"))
+            return
         total = facts.total_items
         for number in range(first, last + 1):
-            expect = None
             if total is not None:
-                expect = max(0, min(self.size, total - (number - 1) * self.size))
-            group.create_task(self._fan_out_page(number, expect), name=f"{self.name}:{number}")
+                expect: int | None = max(0, min(self.size, total - (number - 1) * self.size))
+            else:  # a count of pages: every page but the last is full, and the last is not empty
+                expect = self.size if number < last else 1
+            slot = await self._pages.reserve()
+            group.create_task(self._fan_out_page(number, expect, slot), name=f"{self.name}:{number}")
 
-    async def _fan_out_page(self, number: int, expect: int | None) -> None:
-        slot = await self._pages.reserve()
+    async def _fan_out_page(self, number: int, expect: int | None, slot: Slot) -> None:
         try:
             fetched = await self._fetch(number, self._request(number), slot, expect=expect)
             if fetched is not None:
@@ -300,16 +319,21 @@ class Walk:
         by the count and the key fields of the first and last record)."""
         if not rows:
             return
-        key_columns = self._key_sources
+        keys = self._key_paths
         first, last = rows[0], rows[-1]
         if not isinstance(first, Mapping) or not isinstance(last, Mapping):
             return
-        fingerprint = (len(rows), *(first.get(k) for k in key_columns), *(last.get(k) for k in key_columns))
+        fingerprint = (len(rows), *(_key(dig(first, k)) for k in keys), *(_key(dig(last, k)) for k in keys))
         seen = self._fingerprints.setdefault(fingerprint, number)
         if seen != number:
             raise NoProgress(
                 f"page {number} holds the same rows as page {seen}: the server ignores the paging parameters"
             )
+
+
+def _key(value: Any) -> Any:
+    """A key field's value as a fingerprint part (lists and objects by their text, so they hash)."""
+    return repr(value) if isinstance(value, dict | list) else value
 
 
 @dataclasses.dataclass(frozen=True)

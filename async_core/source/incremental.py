@@ -19,7 +19,7 @@ from async_core.source.records import compile_path, dig
 from async_core.source.types import parse_timestamp
 
 CursorKind = Literal["timestamp", "number", "string"]
-Comparable = dt.datetime | float | str
+Comparable = dt.datetime | int | float | str
 
 
 @dataclasses.dataclass(frozen=True)
@@ -64,7 +64,7 @@ class Incremental:
         if self.kind == "number":
             if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
                 raise RecordError(f"cursor {self.field!r} is not a number: {raw!r}")
-            return float(raw)
+            return raw  # an int stays exact (64-bit ids lose digits as floats)
         if not isinstance(raw, str):
             raise RecordError(f"cursor {self.field!r} is not a string: {raw!r}")
         return raw
@@ -73,27 +73,43 @@ class Incremental:
         return value.isoformat() if isinstance(value, dt.datetime) else value
 
     def from_state(self, value: object) -> Comparable | None:
-        """A watermark read back from a state; None when absent or not of this cursor's kind."""
+        """A watermark read back from a state; None when absent, not of this cursor's kind, or out of range."""
         if value is None:
             return None
         try:
-            return self.parse(value)
-        except RecordError:
+            parsed = self.parse(value)
+            self.since(parsed)  # a value whose lower bound cannot be computed is not kept
+            return parsed
+        except (RecordError, OverflowError, ValueError):
             return None
 
     def since(self, watermark: Comparable) -> Comparable:
         """The lower bound a pass sends: the watermark less the lookback."""
         if isinstance(watermark, dt.datetime):
-            return watermark - dt.timedelta(seconds=self.lookback)
-        if isinstance(watermark, float):
-            return watermark - self.lookback
+            try:
+                return watermark - dt.timedelta(seconds=self.lookback)
+            except OverflowError:  # the lookback reaches before year 1: from the beginning
+                return dt.datetime.min.replace(tzinfo=dt.UTC)
+        if isinstance(watermark, int | float):
+            lookback = (
+                int(self.lookback)
+                if isinstance(watermark, int) and float(self.lookback).is_integer()
+                else self.lookback
+            )
+            return watermark - lookback
         return watermark
 
     def param_value(self, since: Comparable) -> str:
+        """The bound as the API reads it. A timestamp in `format` (UTC; "%s" is epoch seconds, computed here since
+        the C library's %s would use the local time zone); a number as written."""
         if isinstance(since, dt.datetime):
+            if self.format == "%s":
+                return str(int(since.timestamp()))
             return since.astimezone(dt.UTC).strftime(self.format)
         if isinstance(since, float):
             return str(int(since)) if since.is_integer() else repr(since)
+        if isinstance(since, int):
+            return str(since)
         return since
 
 

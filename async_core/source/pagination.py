@@ -71,6 +71,7 @@ class Paginator:
     addressable: ClassVar[bool] = False
     page_size: int | None = None  # None: the configuration's `page_size`
     max_page_size: int | None = None  # the API's documented maximum, if any
+    zero_size_fetches_all: ClassVar[bool] = False  # `page_size` 0 means one request for everything (json-server)
 
     def sends_size(self) -> bool:
         """Whether requests carry a page size (so the engine can tell a capped page size from the last page)."""
@@ -252,6 +253,7 @@ class JsonServer(PageNumber):
     missing: JSONPlaceholder and the embedded playground."""
 
     style: ClassVar[str] = "json_server"
+    zero_size_fetches_all: ClassVar[bool] = True
     page_param: str = "_page"
     size_param: str = "_limit"
     total_header: str | None = "X-Total-Count"

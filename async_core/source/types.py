@@ -100,11 +100,9 @@ def parse_timestamp(value: Any, field: str) -> dt.datetime:
         raise RecordError(f"field {field!r} should be a timestamp, got {type(value).__name__}")
     try:
         parsed = dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise RecordError(f"field {field!r} is not an ISO 8601 timestamp: {value[:64]!r}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.UTC)
-    return parsed.astimezone(dt.UTC)
+        return parsed.replace(tzinfo=dt.UTC) if parsed.tzinfo is None else parsed.astimezone(dt.UTC)
+    except (ValueError, OverflowError):  # not ISO 8601, or outside years 1..9999 once in UTC
+        raise RecordError(f"field {field!r} is not an ISO 8601 timestamp in range: {value[:64]!r}") from None
 
 
 def _check_utf8(field: str, text: str) -> None:

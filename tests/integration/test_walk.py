@@ -229,11 +229,11 @@ def test_a_400_digit_total_is_a_clear_fatal_error_with_a_sync_runs_row() -> None
         sink = RecordingSink()
         result = sync(url, sink)
     assert len(seen.requests) == 1
-    assert result.status == "partial"
+    assert result.status == "failed"  # nothing was fetched, by an error another attempt cannot fix
     [error] = sink.rows("sync_errors")
     assert (error["table_name"], error["page"], error["error_type"]) == ("posts", 1, "FatalError")
     assert error["message"] == "the X-Total-Count header is not a count: '" + "9" * 40 + "…'"
-    assert [run["status"] for run in sink.rows("sync_runs")] == ["partial"]
+    assert [run["status"] for run in sink.rows("sync_runs")] == ["failed"]
 
 
 def page_three_of_posts_404s() -> Any:

@@ -16,7 +16,7 @@ from typing import Any
 
 from async_core import StdLog, run_sync
 from async_core.playground import Playground, generate_collection, profile
-from async_core.source.spec import TABLES
+from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.sinks import RecordingSink
 
