@@ -204,8 +204,8 @@ def test_a_login_redirected_to_an_allowed_host_does_not_send_the_password_there(
         with serve(home) as (url, seen):
             sink = RecordingSink()
             result = sync(url, sink, session_username="alice", session_password="hunter2")
-    assert partner_saw.requests == []
     assert bodies == []
+    assert partner_saw.requests == []
     assert seen.requests == ["/login"]
     assert result.status == "failed"
     assert errors(sink) == [("t", 1, "ForeignOriginError")]
