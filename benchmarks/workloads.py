@@ -71,6 +71,8 @@ def _from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "gate_waits": resilience.get("rate_gate_waits", 0),
         "breaker_opens": resilience.get("breaker_opens", 0),
         "http_statuses": resilience.get("http_statuses"),
+        # issue 10's adaptive limit (start, min, max, final, samples of [t, limit]) when the build has it
+        "concurrency": summary.get("concurrency"),
     }
 
 

@@ -150,7 +150,11 @@ def run_minimal(
         "resilience": {"requests": len(requests), "retries": 0},
     }
     return SyncResult(
-        sync_id=f"{name}-{int(started)}", status="succeeded", message=None, summary=summary, checkpoints=writer.checkpoints
+        sync_id=f"{name}-{int(started)}",
+        status="succeeded",
+        message=None,
+        summary=summary,
+        checkpoints=writer.checkpoints,
     )
 
 

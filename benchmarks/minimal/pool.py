@@ -19,7 +19,6 @@ from async_core.source.spec import TableSpec
 from benchmarks.devtools import httpx
 from benchmarks.minimal.common import HEADERS, Done, Failed, Writer, last_page, page_url, rows_of, tables_of
 
-
 SyncGet = Callable[[str], tuple[Mapping[str, str], Any]]
 MakeGet = Callable[[Settings], tuple[SyncGet, Callable[[], None]]]
 
