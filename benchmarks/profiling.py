@@ -4,6 +4,7 @@ py-spy (a dev dependency) samples every thread of the child that is on a CPU (id
 writes one line per distinct stack. Each sample is put in the first of these categories that has a frame in its
 stack (for runtime and connector: the innermost such frame decides, see `categorize`):
 
+    poll       the event loop in `select` (innermost frame): back from epoll, often waiting for the GIL
     sdk        the SDK and what it calls (fivetran_connector_sdk, duckdb, protobuf, grpc)
     handoff    the hand-over to the thread that calls the sink (async_core/run/bridge.py, the minimal engines'
                writer, the benchmark's sinks, queue, and the threaded engine's upsert loop is the sink itself)
@@ -51,7 +52,7 @@ CATEGORIES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("/asyncio/", "/selectors.py", "/threading.py", "/concurrent/futures/")),
     ("connector", ("async_core/", "benchmarks/")),
 )
-NAMES = (*(name for name, _ in CATEGORIES), "other")
+NAMES = ("poll", *(name for name, _ in CATEGORIES), "other")
 RATE_HZ = 250
 
 
@@ -73,7 +74,10 @@ def categorize(frames: list[str]) -> str:
 
     sdk, handoff, http and json own everything they call, so a frame of theirs anywhere in the stack decides.
     The event loop and the thread pool sit at the root of every stack of their threads, so between runtime and
-    connector the innermost frame decides."""
+    connector the innermost frame decides. A sample whose innermost frame is the event loop's `select` is "poll":
+    the loop coming back from epoll (py-spy counts a thread that waits there for the GIL as active)."""
+    if frames and "/selectors.py" in frames[-1] and frames[-1].startswith("EpollSelector.select"):
+        return "poll"
     for name, needles in CATEGORIES[:4]:
         if any(needle in frame and not _ours_by_name(frame, needle) for frame in frames for needle in needles):
             return name

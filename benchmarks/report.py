@@ -125,7 +125,8 @@ def markdown(results: dict[str, Any], targets: Sequence[Target]) -> str:
         f"Playground: {workload.get('rows_total')} rows in {workload.get('pages')} pages of "
         f"{workload.get('page_size')} ({', '.join(f'{t} {n}' for t, n in workload.get('rows_expected', {}).items())}), "
         f"latency {workload.get('latency_ms')} ms, scale {workload.get('scale')}. Tables of each clean cell (the "
-        f"fewest giving {results['options']['min_waves']} waves): {workload.get('tables_by_workers')}. "
+        f"fewest giving {results['options']['min_waves']} waves): fetch {workload.get('tables_by_workers')}, end to "
+        f"end {workload.get('e2e_tables_by_workers')}. "
         f"{results['options']['repetitions']} repetition(s) per cell, the engines back to back in a rotating order.",
         "",
         "Engines: **async** (this connector: aiohttp + asyncio, every resilience feature), **threads** (the "

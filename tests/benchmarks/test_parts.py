@@ -69,6 +69,7 @@ def test_profile_samples_go_to_the_caller_that_owns_them() -> None:
         profiling.categorize(["consume (/w/async_core/run/bridge.py:5)", "upsert (/v/fivetran_connector_sdk/x.py:6)"])
         == "sdk"
     )
+    assert profiling.categorize([loop, "EpollSelector.select (/x/selectors.py:468)"]) == "poll"
     shares = profiling.shares(f"{loop};{connector} 3\n{loop} 1\n")
     assert shares["connector"] == 0.75
     assert shares["runtime"] == 0.25
