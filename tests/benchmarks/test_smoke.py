@@ -1,7 +1,7 @@
 """The benchmark's smoke mode: every engine, both modes, every row of the playground landed, every result written.
 
 One run of `python -m benchmarks --smoke` (a child process, as `make bench` would start it) is shared by the tests
-of this module; it takes about 50 seconds.
+of this module; it takes about 40 seconds.
 """
 
 from __future__ import annotations
@@ -85,7 +85,7 @@ def test_smoke_runs_every_engine_in_both_modes(results: dict[str, Any]) -> None:
     """Every (engine, mode, workers) cell of the smoke matrix ran once, with every measurement."""
     clean = [run for run in results["runs"] if run["scenario"] == "clean"]
     cells = {(run["engine"], run["mode"], run["workers"]) for run in clean}
-    fetch = {(engine, "fetch", workers) for engine in ENGINES for workers in (4, 16)}
+    fetch = {(engine, "fetch", 16) for engine in ENGINES}
     assert cells == fetch | {(engine, "e2e", 16) for engine in E2E_ENGINES}
     for run in clean:
         assert run.keys() >= RUN_KEYS, RUN_KEYS - run.keys()
@@ -107,14 +107,11 @@ def test_smoke_lands_the_playground_row_counts(results: dict[str, Any]) -> None:
 
 
 def test_smoke_runs_the_scenarios(results: dict[str, Any]) -> None:
-    """Rate-limited and faulty ran for async and threads, overhead for async and bare, and landed rows."""
+    """Rate-limited and faulty ran for async and threads, and landed rows."""
     for scenario, engines in (("rate_limited", {"async", "threads"}), ("faulty", {"async", "threads"})):
         runs = [run for run in results["runs"] if run["scenario"] == scenario]
         assert {run["engine"] for run in runs} == engines
         assert all(run["rows"] > 0 for run in runs)
-    overhead = [run for run in results["runs"] if run["scenario"] == "overhead"]
-    assert {run["engine"] for run in overhead} == {"async", "bare"}
-    assert all(run["rows_by_table"] == run["rows_expected"] for run in overhead)
 
 
 def test_smoke_rate_limit_is_enforced_by_the_server(results: dict[str, Any]) -> None:
@@ -129,9 +126,8 @@ def test_smoke_rate_limit_is_enforced_by_the_server(results: dict[str, Any]) -> 
 def test_smoke_reports_per_pair_ratios_with_spread(results: dict[str, Any]) -> None:
     """Each pair that ran side by side has a throughput ratio with its min and max."""
     pairs = {(r["mode"], r["workers"], r["numerator"], r["denominator"]) for r in results["ratios"]}
-    for workers in (4, 16):
-        assert {("fetch", workers, "async", "threads"), ("fetch", workers, "h11-async", "h11-threads")} <= pairs
-        assert {("fetch", workers, "bare", "h11-async"), ("fetch", workers, "async", "bare")} <= pairs
+    assert {("fetch", 16, "async", "threads"), ("fetch", 16, "h11-async", "h11-threads")} <= pairs
+    assert {("fetch", 16, "bare", "h11-async"), ("fetch", 16, "async", "bare"), ("e2e", 16, "async", "bare")} <= pairs
     for ratio in results["ratios"]:
         assert ratio["throughput"]["min"] <= ratio["throughput"]["median"] <= ratio["throughput"]["max"]
 
@@ -154,6 +150,6 @@ def test_smoke_summarizes_and_checks_targets(results: dict[str, Any]) -> None:
         assert row.keys() >= SUMMARY_KEYS, SUMMARY_KEYS - row.keys()
     assert {row["engine"] for row in results["summary"] if row["scenario"] == "clean"} == ENGINES
     assert results["upsert_rate"]["median"] > 0
-    assert results["upsert_rate"]["n"] == 2
+    assert results["upsert_rate"]["n"] == 1
     assert {target["verdict"] for target in results["targets"]} <= {"PASS", "FAIL", "SKIP"}
     assert results["targets"]
