@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import ssl
 import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
@@ -30,8 +31,9 @@ class Seen:
 
 
 @contextmanager
-def serve(handler: Handler) -> Iterator[tuple[str, Seen]]:
-    """Serves `handler` for every GET path; yields (base_url, what the server saw)."""
+def serve(handler: Handler, *, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, Seen]]:
+    """Serves `handler` for every path and method; yields (base_url, what the server saw). With `tls` (a server
+    context), over https."""
     seen = Seen()
     started = threading.Event()
     holder: dict[str, object] = {}
@@ -48,13 +50,13 @@ def serve(handler: Handler) -> Iterator[tuple[str, Seen]]:
 
     async def main(stop: asyncio.Event) -> None:
         app = web.Application()
-        app.router.add_get("/{tail:.*}", counting)
+        app.router.add_route("*", "/{tail:.*}", counting)
         runner = web.AppRunner(app, shutdown_timeout=0.5)
         await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=tls)
         await site.start()
         port = runner.addresses[0][1]
-        holder["url"] = f"http://127.0.0.1:{port}"
+        holder["url"] = f"{'https' if tls else 'http'}://127.0.0.1:{port}"
         started.set()
         await stop.wait()
         await runner.cleanup()
