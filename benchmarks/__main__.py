@@ -1,8 +1,8 @@
 """`python -m benchmarks`: threads vs async on the playground; writes benchmarks/results/<name>.{json,md,png}.
 
-    python -m benchmarks                 the full benchmark (about 10 minutes on 2 cores)
+    python -m benchmarks                 the full benchmark (about 20 minutes on 2 cores)
     python -m benchmarks --smoke         under a minute: tiny scale, 1 repetition, workers 4 and 16
-    python -m benchmarks --workers 64,256 --repetitions 5 --no-scenarios
+    python -m benchmarks --workers 64,256 --repetitions 5 --modes fetch --no-scenarios --no-adaptive
 
 Exit status: 0 when every run ran (and, outside smoke mode, every target measured passed); 1 when a run failed or
 rows are missing from a clean run; 2 when a target failed (unless --no-enforce).
@@ -33,7 +33,12 @@ def parse_options(argv: list[str]) -> tuple[Options, bool, Path | None]:
     parser.add_argument("--smoke", action="store_true", help="a run of under a minute; targets are not enforced")
     parser.add_argument("--name", help="results file name (default: latest, or smoke with --smoke)")
     parser.add_argument("--results-dir", type=Path, help="where to write the results (default: benchmarks/results)")
+    parser.add_argument(
+        "--engines", type=_names, help="fetch-only engines (default: async,threads,bare,h11-async,h11-threads)"
+    )
+    parser.add_argument("--e2e-engines", type=_names, help="end-to-end engines (default: async,threads,bare)")
     parser.add_argument("--workers", type=_ints, help="max_workers values, comma-separated (default: 4,16,64,256)")
+    parser.add_argument("--e2e-workers", type=_ints, help="end-to-end max_workers values (default: 16,64)")
     parser.add_argument("--repetitions", type=int, help="runs per engine and cell (default: 3)")
     parser.add_argument("--modes", type=_names, help="fetch, e2e or both (default: fetch,e2e)")
     parser.add_argument("--tables", type=_names, help=f"tables (default: {','.join(ALL_TABLES)})")
@@ -42,7 +47,9 @@ def parse_options(argv: list[str]) -> tuple[Options, bool, Path | None]:
     parser.add_argument("--latency-ms", type=int, help="playground latency (default: 50)")
     parser.add_argument("--seed", type=int, help="playground seed (default: 1)")
     parser.add_argument("--rate-limit", type=float, dest="rate_limit_rps", help="requests_per_second of the scenario")
-    parser.add_argument("--no-scenarios", action="store_true", help="skip the rate-limited and faulty scenarios")
+    parser.add_argument("--no-scenarios", action="store_true", help="skip overhead, rate-limited and faulty")
+    parser.add_argument("--no-adaptive", action="store_true", help="skip issue 10's adaptive-concurrency scenarios")
+    parser.add_argument("--no-profiles", action="store_true", help="skip the py-spy profiles")
     parser.add_argument("--no-enforce", action="store_true", help="exit 0 even when a target fails")
     parser.add_argument("--from-json", type=Path, help="re-check and re-render a saved <name>.json; runs nothing")
     args = parser.parse_args(argv)
@@ -53,6 +60,9 @@ def parse_options(argv: list[str]) -> tuple[Options, bool, Path | None]:
             "name": args.name,
             "results_dir": args.results_dir,
             "workers": args.workers,
+            "engines": args.engines,
+            "e2e_engines": args.e2e_engines,
+            "e2e_workers": args.e2e_workers,
             "repetitions": args.repetitions,
             "modes": args.modes,
             "tables": args.tables,
@@ -66,6 +76,10 @@ def parse_options(argv: list[str]) -> tuple[Options, bool, Path | None]:
     }
     if args.no_scenarios:
         changes["scenarios"] = False
+    if args.no_adaptive:
+        changes["adaptive"] = False
+    if args.no_profiles:
+        changes["profiles"] = False
     if args.from_json:
         changes["name"] = args.from_json.stem
         changes.setdefault("results_dir", args.from_json.parent)
@@ -90,7 +104,7 @@ def main(argv: list[str]) -> int:
     missing = [
         f"{r['scenario']} {r['mode']} {r['engine']} {r['workers']}: {r['rows']} of {sum(r['rows_expected'].values())}"
         for r in results["runs"]
-        if r["scenario"] == "clean" and r["rows_by_table"] != r["rows_expected"]
+        if r["scenario"] in ("clean", "overhead") and r["rows_by_table"] != r["rows_expected"]
     ]
     for line in missing:
         print(f"ROWS MISSING {line}")

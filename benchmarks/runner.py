@@ -1,13 +1,22 @@
-"""The benchmark matrix: the same workload for both engines, at each `max_workers`, repeated, alternating order.
+"""The benchmark session: the same workloads for every engine, repeated, the order rotating, in child processes.
 
-    clean         playground `--faults none`: fetch-only and end-to-end, at every worker count; beside the
-                  end-to-end runs, the rate of bare `op.upsert` calls measured in the same session
-    rate_limited  the clean playground, `requests_per_second` below what the workers could do
-    faulty        a fresh playground `--faults flaky` per run, the same seed for both engines
+    clean         playground `--faults none`: fetch-only at every worker count for every engine of `engines`,
+                  end to end for `e2e_engines` at `e2e_workers`; the tables of a cell are the fewest (smallest
+                  first) that give at least `min_waves` waves of requests, so that start-up stays a small part
+                  of every run (it is measured: time to the first row); end to end, among `e2e_tables`
+    upsert rate   bare `op.upsert` of the largest end-to-end cell's rows, in fresh processes that fetched nothing
+    overhead      issue 10's end-to-end row: comments only, 50,000 rows in 2,000 pages, 32 workers, every
+                  resilience feature on, against `bare`, in the same session
+    rate_limited  a fresh playground per run with a server-side token bucket; the engines pace themselves at its
+                  rate, and the server counts every 429 it sends; one unpaced run shows that it does send them
+    faulty        a fresh playground `--faults flaky` per run, the same seed for every engine
+    issue 10      the adaptive-concurrency scenarios (`benchmarks.adaptive`), skipped with a line when this build
+                  lacks what they need
+    profiles      one run per engine under py-spy (`benchmarks.profiling`)
 
 Every run is a child process (`benchmarks.workloads`): its CPU and memory are its own. Within a repetition the
-engine that goes first alternates, from one worker count and one repetition to the next, so that neither engine
-always runs on a warmer (or noisier) machine.
+engines run back to back in an order that rotates (and reverses) from one cell and repetition to the next, so that
+no engine always runs first, or always after the same one.
 """
 
 from __future__ import annotations
@@ -17,59 +26,83 @@ import datetime as dt
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from async_core.playground.data import COLLECTION_SIZES
+from benchmarks import adaptive, profiling, stats
 from benchmarks.server import ROOT, Playground, page_counts, row_counts, running_playground
 from sources.jsonplaceholder import TABLES
 
-ENGINES = ("async", "threads")
 ALL_TABLES = tuple(TABLES)
+ENGINES = ("async", "threads", "bare", "h11-async", "h11-threads")
 # Lines of the SDK's output that mean it tried the network (or waited for it): a run that shows one is reported.
 NETWORK_SIGNS = ("pipreqs", "unable to check for a newer version", "retrying after")
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Options:
-    """What to run. The defaults are the full benchmark (about 10 minutes on 2 cores)."""
+    """What to run. The defaults are the full benchmark (about 20 minutes on 2 cores, more on a loaded machine)."""
 
     name: str = "latest"
     results_dir: Path = ROOT / "benchmarks" / "results"
+    engines: tuple[str, ...] = ENGINES
     workers: tuple[int, ...] = (4, 16, 64, 256)
     repetitions: int = 3
     modes: tuple[str, ...] = ("fetch", "e2e")
+    e2e_engines: tuple[str, ...] = ("async", "threads", "bare")
+    e2e_workers: tuple[int, ...] = (16, 64)
+    # End to end the SDK sets the pace (a few thousand rows/s): without photos a run stays near 10 s.
+    e2e_tables: tuple[str, ...] = ("users", "posts", "comments", "albums", "todos")
     tables: tuple[str, ...] = ALL_TABLES
-    scale: int = 3  # 1,773 pages of 10 rows: 7 waves at 256 workers; the full run stays near 11 minutes
+    scale: int = 9  # 5,311 pages of 10 rows in all six tables: 21 waves at 256 workers
+    min_waves: int = 20  # a cell's tables give at least min_waves x workers pages
     page_size: int = 10
     latency_ms: int = 50
     seed: int = 1
+    upsert_repetitions: int = 5
     scenarios: bool = True
+    overhead: bool = True  # issue 10's end-to-end row (with scenarios, and e2e among the modes)
+    overhead_rows: int = 50_000  # issue 10: 50,000 comments in 2,000 pages, 32 workers
+    overhead_page_size: int = 25
+    overhead_workers: int = 32
     rate_limit_rps: float = 100.0
+    rate_limit_burst: int = 10
     rate_limit_workers: int = 64
     faulty_workers: int = 64
     # Without photos: each of the flaky profile's 429s pauses every request for its Retry-After (1 s), so the
     # faulty runs' time grows with the number of requests; about 300 requests keep a run near 10 s.
     faulty_tables: tuple[str, ...] = ("users", "posts", "comments", "albums", "todos")
+    faulty_scale: int = 3
+    adaptive: bool = True
+    profiles: bool = True
+    profile_workers: int = 64
     smoke: bool = False
     child_timeout_seconds: float = 600.0
 
 
 SMOKE = Options(
     name="smoke",
-    workers=(4, 16),
+    workers=(16,),
     repetitions=1,
+    e2e_workers=(16,),
     tables=("users", "posts", "comments"),
     scale=1,
+    min_waves=1,
+    upsert_repetitions=1,
+    overhead=False,
     rate_limit_rps=100.0,
     rate_limit_workers=16,
     faulty_workers=16,
     faulty_tables=("users", "posts", "comments"),
+    faulty_scale=1,
+    adaptive=True,
+    profiles=False,
     smoke=True,
     child_timeout_seconds=60.0,
 )
@@ -79,11 +112,11 @@ class ChildFailed(RuntimeError):
     """A child process ended without a result."""
 
 
-def base_configuration(options: Options, base_url: str, workers: int) -> dict[str, str]:
+def base_configuration(options: Options, base_url: str, workers: int, tables: Sequence[str]) -> dict[str, str]:
     """The connector configuration of a run: every value a string, as configuration.json."""
     return {
         "base_url": base_url,
-        "tables": ",".join(options.tables),
+        "tables": ",".join(tables),
         "page_size": str(options.page_size),
         "max_workers": str(workers),
         "requests_per_second": "0",
@@ -113,11 +146,33 @@ def faulty_overrides() -> dict[str, str]:
     }
 
 
+def rotation(engines: Sequence[str], turn: int) -> list[str]:
+    """The order of the engines at `turn`: rotated by `turn`, reversed every other turn."""
+    if not engines:
+        return []
+    shift = turn % len(engines)
+    rotated = list(engines[shift:]) + list(engines[:shift])
+    return rotated if turn % 2 == 0 else rotated[::-1]
+
+
+def tables_for(options: Options, workers: int, mode: str = "fetch") -> tuple[str, ...]:
+    """The fewest of `options.tables` (of `e2e_tables` end to end), smallest first, with at least
+    `min_waves × workers` pages, or all of them."""
+    among = [name for name in options.tables if mode != "e2e" or name in options.e2e_tables] or list(options.tables)
+    rows = {name: COLLECTION_SIZES[name] * options.scale for name in among}
+    chosen: list[str] = []
+    for name in sorted(among, key=lambda table: rows[table]):
+        chosen.append(name)
+        if sum(page_counts({t: rows[t] for t in chosen}, options.page_size).values()) >= options.min_waves * workers:
+            break
+    return tuple(name for name in options.tables if name in chosen)
+
+
 class Children:
     """Runs `benchmarks.workloads` children and reads their results."""
 
     def __init__(self, workdir: Path, options: Options) -> None:
-        self._workdir = workdir
+        self.workdir = workdir
         self._options = options
         self._count = 0
         self.env = self._environment(workdir / "home")
@@ -147,7 +202,7 @@ class Children:
     def project(self, configuration: dict[str, str]) -> Path:
         """A fresh project folder for one run under the SDK: nothing in it for pipreqs to look up."""
         self._count += 1
-        folder = self._workdir / f"project-{self._count}"
+        folder = self.workdir / f"project-{self._count}"
         folder.mkdir()
         (folder / "configuration.json").write_text(json.dumps(configuration, indent=2), encoding="utf-8")
         (folder / "requirements.txt").write_text("", encoding="utf-8")
@@ -159,11 +214,14 @@ class Children:
         )
         return folder
 
-    def run(self, spec: dict[str, Any]) -> dict[str, Any]:
+    def run(self, spec: dict[str, Any], *, wrap: Callable[[list[str]], list[str]] | None = None) -> dict[str, Any]:
+        """Runs one child; `wrap` may put a command in front of it (a profiler)."""
         self._count += 1
-        result_path = self._workdir / f"result-{self._count}.json"
-        log_path = self._workdir / f"child-{self._count}.log"
+        result_path = self.workdir / f"result-{self._count}.json"
+        log_path = self.workdir / f"child-{self._count}.log"
         command = [sys.executable, "-m", "benchmarks.workloads", json.dumps(spec), str(result_path)]
+        if wrap is not None:
+            command = wrap(command)
         with log_path.open("w", encoding="utf-8") as log:
             try:
                 completed = subprocess.run(
@@ -187,24 +245,25 @@ class Children:
         if spec["mode"] in ("e2e", "upsert"):
             signs = [line.strip() for line in output.splitlines() if any(s in line.lower() for s in NETWORK_SIGNS)]
             result["sdk_network_signs"] = signs[:5]
+        result["unknown_key_warnings"] = [
+            line.strip() for line in output.splitlines() if "is not known to this connector" in line
+        ][:5]
         return result
 
 
-def _median(values: Iterable[float | None]) -> float | None:
-    data = [v for v in values if v is not None]
-    return statistics.median(data) if data else None
+@dataclasses.dataclass(frozen=True)
+class Cell:
+    """One measurement to make: where, what, which engine (its label and the engine the child runs)."""
 
-
-def _derived(run: dict[str, Any]) -> None:
-    """Rates of one run, from its raw numbers."""
-    wall = run.get("wall_seconds") or 0.0
-    requests = run.get("requests") or 0
-    run["requests_per_second"] = requests / wall if wall else None
-    run["rows_per_second"] = run.get("rows", 0) / wall if wall else None
-    cpu = (run.get("cpu_user") or 0.0) + (run.get("cpu_sys") or 0.0)
-    run["cpu_ms_per_request"] = 1000 * cpu / requests if requests else None
-    if run.get("server_cpu_seconds") is not None and requests:
-        run["server_cpu_ms_per_request"] = 1000 * run["server_cpu_seconds"] / requests
+    scenario: str
+    mode: str
+    engine: str
+    workers: int
+    repetition: int
+    position: int
+    configuration: dict[str, str]
+    rows_expected: dict[str, int]
+    runs_engine: str = ""  # the child's engine, when `engine` is a label (e.g. async-adaptive runs async)
 
 
 class Benchmark:
@@ -212,11 +271,14 @@ class Benchmark:
 
     def __init__(self, options: Options, progress: Callable[[str], None] | None = None) -> None:
         self.options = options
-        self._say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
+        self.say = progress or (lambda line: print(line, file=sys.stderr, flush=True))
         self.runs: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self.upsert_samples: list[dict[str, Any]] = []
         self.workload: dict[str, Any] = {}
+        self.profiles: list[dict[str, Any]] = []
+        self.skipped: list[str] = []
+        self.children: Children | None = None
 
     # -- the session
     def run(self) -> dict[str, Any]:
@@ -224,26 +286,30 @@ class Benchmark:
         started = time.monotonic()
         load_before = os.getloadavg()
         with tempfile.TemporaryDirectory(prefix="bench-") as scratch:
-            children = Children(Path(scratch), options)
+            self.children = Children(Path(scratch), options)
             with running_playground(
                 scale=options.scale, latency_ms=options.latency_ms, faults="none", seed=options.seed
             ) as server:
                 self._describe_workload(server)
-                for mode in options.modes:
-                    for index, workers in enumerate(options.workers):
-                        if mode == "e2e":
-                            self._upsert_sample(children, server)
-                        for repetition in range(options.repetitions):
-                            order = ENGINES if (index + repetition) % 2 == 0 else ENGINES[::-1]
-                            for position, engine in enumerate(order):
-                                configuration = base_configuration(options, server.url, workers)
-                                cell = ("clean", mode, engine, workers, repetition, position)
-                                self._measure(children, server, *cell, configuration)
-                if options.scenarios:
-                    self._rate_limited(children, server)
-            self._server_saw(server, "clean", "rate_limited")
+                if "fetch" in options.modes:
+                    self._matrix(server, "fetch", options.workers, options.engines)
+                if "e2e" in options.modes:
+                    self._upsert_rate(server)
+                    self._matrix(server, "e2e", options.e2e_workers, options.e2e_engines)
+                if options.profiles:
+                    self._profiles(server)
+                if options.adaptive:
+                    adaptive.clean_server(self, server)
             if options.scenarios:
-                self._faulty(children)
+                if options.overhead and "e2e" in options.modes:
+                    self._overhead()
+                self._rate_limited()
+                self._faulty()
+            if options.adaptive:
+                adaptive.capacity(self)
+                adaptive.api_playground(self)
+        latency = options.latency_ms / 1000
+        rate_limits = {"rate_limited": options.rate_limit_rps}
         return {
             "name": options.name,
             "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
@@ -259,12 +325,16 @@ class Benchmark:
             "workload": self.workload,
             "upsert_rate": {
                 "samples": [s["upserts_per_second"] for s in self.upsert_samples],
-                "median": _median(s["upserts_per_second"] for s in self.upsert_samples),
+                **stats.spread([s["upserts_per_second"] for s in self.upsert_samples]),
                 "rows": self.upsert_samples[0]["rows"] if self.upsert_samples else None,
+                "tables": self.workload.get("upsert_tables"),
                 "sdk_network_signs": sorted({x for s in self.upsert_samples for x in s.get("sdk_network_signs", [])}),
             },
             "runs": self.runs,
-            "summary": summarize(self.runs, self.workload, options),
+            "summary": stats.summarize(self.runs, latency, rate_limits),
+            "ratios": stats.pair_ratios(self.runs),
+            "profiles": self.profiles,
+            "skipped": self.skipped,
             "failures": self.failures,
         }
 
@@ -281,185 +351,210 @@ class Benchmark:
             "rows_total": sum(rows.values()),
             "pages_by_table": pages,
             "pages": sum(pages.values()),
+            "tables_by_workers": {str(w): list(tables_for(options, w)) for w in options.workers},
+            "e2e_tables_by_workers": {str(w): list(tables_for(options, w, "e2e")) for w in options.e2e_workers},
             "playground": server.arguments,
         }
-        self._say(
+        self.say(
             f"workload: {self.workload['rows_total']} rows in {self.workload['pages']} pages "
-            f"({', '.join(f'{t} {n}' for t, n in rows.items())}); playground {server.url}"
+            f"({', '.join(f'{t} {n}' for t, n in rows.items())}); playground {server.url}; tables by workers: "
+            f"{self.workload['tables_by_workers']}"
         )
 
-    def _spec(self, children: Children, mode: str, engine: str, configuration: dict[str, str]) -> dict[str, Any]:
+    def _expected(self, tables: Sequence[str]) -> dict[str, int]:
+        return {name: self.workload["rows_expected"][name] for name in tables}
+
+    def _matrix(self, server: Playground, mode: str, workers: Sequence[int], engines: Sequence[str]) -> None:
+        options = self.options
+        for index, count in enumerate(workers):
+            tables = tables_for(options, count, mode)
+            for repetition in range(options.repetitions):
+                for position, engine in enumerate(rotation(engines, index + repetition)):
+                    configuration = base_configuration(options, server.url, count, tables)
+                    cell = Cell(
+                        "clean", mode, engine, count, repetition, position, configuration, self._expected(tables)
+                    )
+                    self.measure(cell, server)
+
+    def spec(self, mode: str, engine: str, configuration: dict[str, str]) -> dict[str, Any]:
+        assert self.children is not None
         spec: dict[str, Any] = {"mode": mode, "engine": engine, "configuration": configuration}
         if mode in ("e2e", "upsert"):
-            spec["project"] = str(children.project(configuration))
+            spec["project"] = str(self.children.project(configuration))
         return spec
 
-    def _measure(
-        self,
-        children: Children,
-        server: Playground,
-        scenario: str,
-        mode: str,
-        engine: str,
-        workers: int,
-        repetition: int,
-        position: int,
-        configuration: dict[str, str],
-        *,
-        rows_expected: dict[str, int] | None = None,
-    ) -> dict[str, Any] | None:
-        label = f"{scenario} {mode} {engine} {workers} workers, repetition {repetition + 1}"
-        spec = self._spec(children, mode, engine, configuration)
-        server_cpu = server.cpu_seconds()
+    def measure(self, cell: Cell, server: Playground | None) -> dict[str, Any] | None:
+        """Runs one cell in a child; records and returns the run (None when the child failed)."""
+        assert self.children is not None
+        label = f"{cell.scenario} {cell.mode} {cell.engine} {cell.workers} workers, repetition {cell.repetition + 1}"
+        spec = self.spec(cell.mode, cell.runs_engine or cell.engine, cell.configuration)
+        server_cpu = server.cpu_seconds() if server else None
         try:
-            result = children.run(spec)
+            result = self.children.run(spec)
         except ChildFailed as exc:
             self.failures.append(f"{label}: {exc}")
-            self._say(f"FAILED {label}: {exc}")
+            self.say(f"FAILED {label}: {exc}")
             return None
-        after = server.cpu_seconds()
+        after = server.cpu_seconds() if server else None
         run = {
-            "scenario": scenario,
-            "mode": mode,
-            "engine": engine,
-            "workers": workers,
-            "repetition": repetition,
-            "position": position,
-            "rows_expected": rows_expected if rows_expected is not None else self.workload["rows_expected"],
-            "pages_expected": sum(page_counts(rows_expected, self.options.page_size).values())
-            if rows_expected is not None
-            else self.workload["pages"],
+            "scenario": cell.scenario,
+            "mode": cell.mode,
+            "engine": cell.engine,
+            "workers": cell.workers,
+            "repetition": cell.repetition,
+            "position": cell.position,
+            "tables": list(cell.rows_expected),
+            "rows_expected": cell.rows_expected,
+            "pages_expected": sum(
+                page_counts(cell.rows_expected, int(cell.configuration.get("page_size", "10"))).values()
+            ),
             "server_cpu_seconds": None if server_cpu is None or after is None else after - server_cpu,
             **result,
         }
-        _derived(run)
+        stats.derive(run)
         self.runs.append(run)
-        self._say(
+        self.say(
             f"{label}: {run['wall_seconds']:.2f} s, {run['requests_per_second'] or 0:.0f} req/s, "
             f"{run['rows']} rows, cpu {run['cpu_ms_per_request'] or 0:.2f} ms/req, "
             f"rss {run['max_rss_kb'] / 1024:.0f} MB"
         )
         return run
 
-    def _upsert_sample(self, children: Children, server: Playground) -> None:
-        """One measurement of bare `op.upsert` calls, between the end-to-end runs of the same session."""
-        configuration = base_configuration(self.options, server.url, 64)
-        spec = self._spec(children, "upsert", "sdk", configuration)
-        spec["prefetch_configuration"] = configuration
-        try:
-            sample = children.run(spec)
-        except ChildFailed as exc:
-            self.failures.append(f"bare upsert: {exc}")
-            self._say(f"FAILED bare upsert: {exc}")
-            return
-        self.upsert_samples.append(sample)
-        self._say(f"bare op.upsert: {sample['upserts_per_second']:.0f} rows/s ({sample['rows']} rows)")
-
-    def _rate_limited(self, children: Children, server: Playground) -> None:
+    def _upsert_rate(self, server: Playground) -> None:
+        """Bare `op.upsert` of the rows of the largest end-to-end cell, each repetition in a fresh process."""
+        assert self.children is not None
         options = self.options
-        for repetition in range(options.repetitions):
-            order = ENGINES if repetition % 2 == 0 else ENGINES[::-1]
-            for position, engine in enumerate(order):
-                configuration = base_configuration(options, server.url, options.rate_limit_workers)
-                configuration["requests_per_second"] = f"{options.rate_limit_rps:g}"
-                self._measure(
-                    children,
-                    server,
-                    "rate_limited",
-                    "fetch",
-                    engine,
-                    options.rate_limit_workers,
-                    repetition,
-                    position,
-                    configuration,
-                )
+        tables = tables_for(options, max(options.e2e_workers), "e2e")
+        self.workload["upsert_tables"] = list(tables)
+        rows_path = self.children.workdir / "upsert-rows.pickle"
+        configuration = base_configuration(options, server.url, 64, tables)
+        try:
+            self.children.run({"mode": "prefetch", "configuration": configuration, "rows_path": str(rows_path)})
+        except ChildFailed as exc:
+            self.failures.append(f"prefetch for bare upsert: {exc}")
+            return
+        for _ in range(options.upsert_repetitions):
+            spec = self.spec("upsert", "sdk", configuration)
+            spec["rows_path"] = str(rows_path)
+            try:
+                sample = self.children.run(spec)
+            except ChildFailed as exc:
+                self.failures.append(f"bare upsert: {exc}")
+                self.say(f"FAILED bare upsert: {exc}")
+                continue
+            self.upsert_samples.append(sample)
+            self.say(f"bare op.upsert: {sample['upserts_per_second']:.0f} rows/s ({sample['rows']} rows)")
 
-    def _faulty(self, children: Children) -> None:
+    def _overhead(self) -> None:
+        """Issue 10's end-to-end row: the connector with every resilience feature on against `bare`."""
+        options = self.options
+        scale = max(1, options.overhead_rows // COLLECTION_SIZES["comments"])
+        with running_playground(scale=scale, latency_ms=options.latency_ms, faults="none", seed=options.seed) as server:
+            expected = row_counts(server.url, ["comments"])
+            for repetition in range(options.repetitions):
+                for position, engine in enumerate(rotation(("async", "bare"), repetition)):
+                    configuration = base_configuration(options, server.url, options.overhead_workers, ["comments"])
+                    # bare reads only what it uses (base_url, tables, page_size, max_workers, checkpoint cadence)
+                    configuration.update(adaptive.every_feature(), page_size=str(options.overhead_page_size))
+                    cell = Cell(
+                        "overhead",
+                        "e2e",
+                        engine,
+                        options.overhead_workers,
+                        repetition,
+                        position,
+                        configuration,
+                        expected,
+                    )
+                    self.measure(cell, server)
+
+    def _rate_limited(self) -> None:
+        """A fresh throttled playground per run, so that each run's 429s are its own; the engines pace at the
+        server's rate. Then one unpaced run: it must meet 429s, or the check above could not fail."""
+        options = self.options
+        tables = tables_for(options, 16)
+        expected = {name: COLLECTION_SIZES[name] * options.scale for name in tables}
+        extra = ["--rate-limit", f"{options.rate_limit_rps:g}", "--burst", str(options.rate_limit_burst)]
+        plan = [
+            (repetition, position, engine, f"{options.rate_limit_rps:g}")
+            for repetition in range(options.repetitions)
+            for position, engine in enumerate(rotation(("async", "threads"), repetition))
+        ]
+        plan.append((0, 0, "async", "0"))
+        for repetition, position, engine, pace in plan:
+            scenario = "rate_limited" if pace != "0" else "rate_limited_unpaced"
+            with running_playground(
+                scale=options.scale, latency_ms=options.latency_ms, faults="none", seed=options.seed, extra=extra
+            ) as server:
+                configuration = base_configuration(options, server.url, options.rate_limit_workers, tables)
+                configuration.update(requests_per_second=pace, max_retries="8", max_wait_seconds="60")
+                cell = Cell(
+                    scenario, "fetch", engine, options.rate_limit_workers, repetition, position, configuration, expected
+                )
+                run = self.measure(cell, server)
+            if run is not None:
+                run["server_429"] = server.throttled
+                run["server_requests"] = server.served
+
+    def _faulty(self) -> None:
         """A fresh flaky playground per run, same seed: both engines meet the same fault schedule."""
         options = self.options
+        tables = [name for name in options.faulty_tables if name in options.tables] or list(options.tables)
+        expected = {name: COLLECTION_SIZES[name] * options.faulty_scale for name in tables}
         for repetition in range(options.repetitions):
-            order = ENGINES if repetition % 2 == 0 else ENGINES[::-1]
-            for position, engine in enumerate(order):
+            for position, engine in enumerate(rotation(("async", "threads"), repetition)):
                 with running_playground(
-                    scale=options.scale, latency_ms=options.latency_ms, faults="flaky", seed=options.seed
+                    scale=options.faulty_scale, latency_ms=options.latency_ms, faults="flaky", seed=options.seed
                 ) as server:
-                    configuration = base_configuration(options, server.url, options.faulty_workers)
-                    tables = [name for name in options.faulty_tables if name in options.tables] or options.tables
-                    configuration.update(faulty_overrides(), tables=",".join(tables))
-                    cell = ("faulty", "fetch", engine, options.faulty_workers, repetition, position)
-                    expected = {name: self.workload["rows_expected"][name] for name in tables}
-                    run = self._measure(children, server, *cell, configuration, rows_expected=expected)
+                    configuration = base_configuration(options, server.url, options.faulty_workers, tables)
+                    configuration.update(faulty_overrides())
+                    cell = Cell(
+                        "faulty", "fetch", engine, options.faulty_workers, repetition, position, configuration, expected
+                    )
+                    run = self.measure(cell, server)
                 if run is not None:
                     run["server_requests"] = server.served
                     run["server_faults"] = dict(server.faults)
 
-    def _server_saw(self, server: Playground, *scenarios: str) -> None:
-        """After the shared playground stopped: what it served, and the 429s it sent during these scenarios (its
-        exit line counts them for its whole life, so every run of the scenarios gets that upper bound)."""
-        throttled = sum(count for name, count in server.faults.items() if name.startswith("rate_limit"))
-        self.workload["server_requests"] = server.served
-        self.workload["server_faults"] = dict(server.faults)
-        for run in self.runs:
-            if run["scenario"] in scenarios and server.served is not None:
-                run["server_429"] = throttled
+    def _profiles(self, server: Playground) -> None:
+        """One fetch-only run per engine under py-spy, and one end-to-end run of async, threads and bare."""
+        assert self.children is not None
+        options = self.options
+        py_spy = profiling.available()
+        if py_spy is None:
+            self.skipped.append("profiles: py-spy is not installed (pip install -r requirements-dev.txt)")
+            return
+        plan = [("fetch", engine, options.profile_workers) for engine in options.engines]
+        if "e2e" in options.modes:
+            plan += [("e2e", engine, options.profile_workers) for engine in options.e2e_engines]
+        for index, (mode, engine, workers) in enumerate(plan):
+            tables = tables_for(options, workers, mode)
+            output = self.children.workdir / f"profile-{index}.txt"
+            spec = self.spec(mode, engine, base_configuration(options, server.url, workers, tables))
 
+            def wrap(child: list[str], out: Path = output) -> list[str]:
+                return profiling.command(py_spy, out, child)
 
-def _stats(values: Sequence[float | None]) -> dict[str, float | None]:
-    data = [v for v in values if v is not None]
-    if not data:
-        return {"median": None, "min": None, "max": None}
-    return {"median": statistics.median(data), "min": min(data), "max": max(data)}
-
-
-def summarize(runs: list[dict[str, Any]], workload: dict[str, Any], options: Options) -> list[dict[str, Any]]:
-    """One row per (scenario, mode, workers, engine): medians over the repetitions, with the bound beside them.
-
-    The bound of a fetch at `w` workers and latency `L`: `pages × L / w` seconds, i.e. `w / L` requests/s (lower
-    when a rate limit is set)."""
-    groups: dict[tuple[str, str, int, str], list[dict[str, Any]]] = {}
-    for run in runs:
-        groups.setdefault((run["scenario"], run["mode"], run["workers"], run["engine"]), []).append(run)
-    latency = options.latency_ms / 1000
-    rows: list[dict[str, Any]] = []
-    for (scenario, mode, workers, engine), group in sorted(groups.items(), key=_group_order):
-        pages = group[0].get("pages_expected", workload.get("pages", 0))
-        bound_rps = workers / latency if latency else float("inf")
-        if scenario == "rate_limited":
-            bound_rps = min(bound_rps, options.rate_limit_rps)
-        rss = [r["max_rss_kb"] / 1024 for r in group if r.get("max_rss_kb")]
-        rows.append(
-            {
-                "scenario": scenario,
-                "mode": mode,
-                "workers": workers,
-                "engine": engine,
-                "runs": len(group),
-                "wall_seconds": _stats([r["wall_seconds"] for r in group]),
-                "total_seconds": _stats([r.get("total_seconds") for r in group]),
-                "requests": _median(r["requests"] for r in group),
-                "requests_per_second": _median(r["requests_per_second"] for r in group),
-                "rows_per_second": _median(r["rows_per_second"] for r in group),
-                "cpu_ms_per_request": _median(r["cpu_ms_per_request"] for r in group),
-                "server_cpu_ms_per_request": _median(r.get("server_cpu_ms_per_request") for r in group),
-                "peak_rss_mb": _median(rss),
-                "peak_rss_mb_max": max(rss) if rss else None,
-                "retries": _median(r.get("retries", 0) for r in group),
-                "errors": _median(r.get("errors", 0) for r in group),
-                "rows": min(r["rows"] for r in group),
-                "rows_expected": sum(group[0]["rows_expected"].values()),
-                "statuses": sorted({r.get("status", "?") for r in group}),
-                "bound_seconds": pages / bound_rps if bound_rps else None,
-                "bound_requests_per_second": bound_rps,
-            }
-        )
-    return rows
-
-
-def _group_order(item: tuple[tuple[str, str, int, str], Any]) -> tuple[int, int, int, int]:
-    scenario, mode, workers, engine = item[0]
-    return (
-        ["clean", "rate_limited", "faulty"].index(scenario),
-        ["fetch", "e2e"].index(mode),
-        workers,
-        ENGINES.index(engine),
-    )
+            try:
+                result = self.children.run(spec, wrap=wrap)
+                raw = output.read_text(encoding="utf-8")
+            except (ChildFailed, OSError) as exc:
+                self.failures.append(f"profile {mode} {engine}: {exc}")
+                continue
+            run = {"mode": mode, "engine": engine, "workers": workers, **result}
+            stats.derive(run)
+            shares = profiling.shares(raw)
+            cpu = run.get("cpu_ms_per_request") or 0.0
+            self.profiles.append(
+                {
+                    "mode": mode,
+                    "engine": engine,
+                    "workers": workers,
+                    "cpu_ms_per_request": cpu,
+                    "shares": shares,
+                    "split_ms_per_request": {name: share * cpu for name, share in shares.items()},
+                }
+            )
+            self.say(
+                f"profile {mode} {engine}: {cpu:.3f} ms/req; " + ", ".join(f"{k} {v:.0%}" for k, v in shares.items())
+            )

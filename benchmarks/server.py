@@ -26,6 +26,7 @@ from sources.jsonplaceholder import TABLES
 ROOT = Path(__file__).resolve().parents[1]
 LISTENING = re.compile(r"playground listening on (http://\S+)")
 STOPPED = re.compile(r"playground stopped: (\d+) requests, faults: (.*)")
+THROTTLED = re.compile(r"playground throttled: (\d+) requests answered 429")
 START_TIMEOUT_SECONDS = 30.0
 
 
@@ -39,6 +40,7 @@ class Playground:
     arguments: list[str]
     served: int | None = None  # after it stopped: the requests it served, from its exit line
     faults: dict[str, int] = dataclasses.field(default_factory=dict)  # after it stopped: the faults it injected
+    throttled: int | None = None  # after it stopped, with --rate-limit: the 429s its token bucket sent
 
     def cpu_seconds(self) -> float | None:
         """User + system CPU seconds the server has used so far (Linux /proc; None elsewhere)."""
@@ -124,6 +126,9 @@ def running_playground(
 def _read_exit_line(playground: Playground) -> None:
     """`playground stopped: N requests, faults: reset 3, server_error 5` (or `faults: none`)."""
     for line in playground.output:
+        throttled = THROTTLED.search(line)
+        if throttled:
+            playground.throttled = int(throttled.group(1))
         match = STOPPED.search(line)
         if match:
             playground.served = int(match.group(1))

@@ -4,6 +4,7 @@ measured. Thread-safe (the threaded engine calls it from every worker, as it wou
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 from typing import Any
 
@@ -15,9 +16,12 @@ class CountingSink:
         self._lock = threading.Lock()
         self.rows: Counter[str] = Counter()
         self.checkpoints = 0
+        self.first_row_at: float | None = None  # time.perf_counter() of the first upsert: the end of start-up
 
     def upsert(self, table: str, data: dict[str, Any]) -> None:
         with self._lock:
+            if self.first_row_at is None:
+                self.first_row_at = time.perf_counter()
             self.rows[table] += 1
 
     def checkpoint(self, state: dict[str, Any]) -> None:

@@ -2,12 +2,14 @@
 
     python -m benchmarks.workloads SPEC_JSON RESULT_PATH
 
-SPEC_JSON is {"mode": ..., "engine": "async" | "threads", "configuration": {...}, ...}; the modes:
+SPEC_JSON is {"mode": ..., "engine": one of `ENGINES`, "configuration": {...}, ...}; the modes:
 - fetch:  the engine with a counting sink (nothing is written): the concurrency model alone;
 - e2e:    the engine under the SDK's real runner (`Connector.debug`) into a DuckDB warehouse in `project`;
           update() is timed from inside, `debug()` as a whole around it;
-- upsert: bare `op.upsert` calls under the same runner, of exactly the rows the workload produces (fetched first,
-          outside the timing), with the connector's checkpoint cadence: the ceiling of any end-to-end row rate.
+- prefetch: the connector's rows for the configuration, pickled to `rows_path` (for the upsert mode);
+- upsert: bare `op.upsert` calls under the same runner, of exactly the rows the workload produces (loaded from
+          `rows_path`, outside the timing, in a process that has fetched nothing), with the connector's checkpoint
+          cadence: the ceiling of any end-to-end row rate.
 
 Each run is a fresh process, so its `resource.getrusage(RUSAGE_SELF)` belongs to that run alone: CPU is the
 difference across the run, peak RSS (`ru_maxrss`) is the process's. Both engines are imported before anything is
@@ -19,6 +21,7 @@ from __future__ import annotations
 import importlib
 import json
 import logging
+import pickle
 import resource
 import sys
 import time
@@ -31,11 +34,20 @@ from async_core.run.bridge import Sink
 from async_core.settings import parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log
+from benchmarks.minimal import run_bare, run_h11_async, run_h11_threads, run_httpx_async, run_httpx_threads
 from benchmarks.sinks import CollectingSink, CountingSink
 from benchmarks.threaded import run_threaded
 
 Engine = Callable[..., Any]
-ENGINES: dict[str, Engine] = {"async": run_sync, "threads": run_threaded}
+ENGINES: dict[str, Engine] = {
+    "async": run_sync,  # this connector's stack: aiohttp + asyncio, every resilience feature
+    "threads": run_threaded,  # the original's stack: requests + ThreadPoolExecutor, the same resilience
+    "bare": run_bare,  # the floor: aiohttp fan-out, single-thread upserts, nothing else
+    "h11-async": run_h11_async,  # the control: the same h11 exchange on asyncio ...
+    "h11-threads": run_h11_threads,  # ... and on threads
+    "httpx-async": run_httpx_async,  # httpx's two clients (not in the default matrix: their pools differ)
+    "httpx-threads": run_httpx_threads,
+}
 META_TABLES = (SYNC_RUNS, SYNC_ERRORS)
 
 
@@ -59,6 +71,8 @@ def _from_summary(summary: Mapping[str, Any]) -> dict[str, Any]:
         "gate_waits": resilience.get("rate_gate_waits", 0),
         "breaker_opens": resilience.get("breaker_opens", 0),
         "http_statuses": resilience.get("http_statuses"),
+        # issue 10's adaptive limit (start, min, max, final, samples of [t, limit]) when the build has it
+        "concurrency": summary.get("concurrency"),
     }
 
 
@@ -75,6 +89,7 @@ def fetch_only(spec: Mapping[str, Any]) -> dict[str, Any]:
         "status": result.status,
         "message": result.message,
         "wall_seconds": wall,
+        "first_row_seconds": None if sink.first_row_at is None else sink.first_row_at - started,
         "rows": sum(rows.values()),
         "rows_by_table": rows,
         "dead_letters": sink.rows.get(SYNC_ERRORS, 0),
@@ -169,12 +184,19 @@ def end_to_end(spec: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
+def prefetch(spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The connector's rows for `configuration`, pickled to `rows_path` (replayed by the upsert mode)."""
+    collector = CollectingSink()
+    run_sync(spec["configuration"], None, sink=collector, log=StdLog("benchmark"))
+    rows = [(table, row) for table, row in collector.upserts if table not in META_TABLES]
+    Path(spec["rows_path"]).write_bytes(pickle.dumps(rows, protocol=pickle.HIGHEST_PROTOCOL))
+    return {"status": "succeeded", "rows": len(rows)}
+
+
 def bare_upsert(spec: Mapping[str, Any]) -> dict[str, Any]:
     """The rate of bare `op.upsert` calls under the SDK's runner, for the workload's own rows."""
     sdk = _sdk()
-    collector = CollectingSink()
-    run_sync(spec["prefetch_configuration"], None, sink=collector, log=StdLog("benchmark"))
-    rows = [(table, row) for table, row in collector.upserts if table not in META_TABLES]
+    rows: list[tuple[str, dict[str, Any]]] = pickle.loads(Path(spec["rows_path"]).read_bytes())
     every = parse_settings(spec["configuration"])[0].checkpoint_every_rows
     measured: dict[str, Any] = {}
 
@@ -206,6 +228,7 @@ MODES: dict[str, Callable[[Mapping[str, Any]], dict[str, Any]]] = {
     "fetch": fetch_only,
     "e2e": end_to_end,
     "upsert": bare_upsert,
+    "prefetch": prefetch,
 }
 
 

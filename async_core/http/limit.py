@@ -23,7 +23,7 @@ Rising latency: `recent` is an exponential average of the last ~10 good response
 `baseline` the latency without a queue, TCP Vegas's BaseRTT: it follows lower samples (weight 0.05, robust to one
 fast outlier) and never higher ones, so it cannot drift up with the queue it is meant to detect, except at the
 minimum limit, where the client queues nothing and a server that became slower for good is learnt again. The
-server is queueing when recent > latency_tolerance · baseline and recent − baseline > LATENCY_NOISE_SECONDS (2 ms:
+server is queueing when recent > latency_tolerance · baseline and recent − baseline > LATENCY_NOISE_SECONDS (5 ms:
 the jitter of a loaded event loop is not a queue); after such a decrease `recent` restarts from the baseline, so
 the smaller window is judged on its own samples. The default
 tolerance, 1.5, is Netflix's Gradient2 default. The limit grows only while it is in use
@@ -52,7 +52,7 @@ THROTTLE_BACKOFF = 0.5
 LATENCY_BACKOFF = 0.9
 RECENT_WEIGHT = 0.1
 BASELINE_WEIGHT = 0.05
-LATENCY_NOISE_SECONDS = 0.002
+LATENCY_NOISE_SECONDS = 0.005
 OVERLOAD_WEIGHT = 1 / 32
 OVERLOAD_SHARE = 0.25
 

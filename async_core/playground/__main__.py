@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from async_core.playground.faults import PROFILES, RANDOM_FAULTS, FaultProfile, profile
 from async_core.playground.pagination import HEADER_MODES, HeaderMode
 from async_core.playground.running import Playground
+from async_core.playground.throttle import ThrottledPlayground
 
 
 def _outage(raw: str) -> tuple[float, float]:
@@ -64,11 +65,15 @@ def parse_arguments(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--stall-seconds", type=float, help="how long a stalled response stalls")
     parser.add_argument("--headers", choices=HEADER_MODES, default="full", help="pagination headers sent")
     parser.add_argument("--upstream", help="proxy this JSONPlaceholder-compatible URL instead of serving data")
+    parser.add_argument("--rate-limit", type=float, help="server-side token bucket: requests/s (429 when empty)")
+    parser.add_argument("--burst", type=int, default=10, help="the token bucket's size (with --rate-limit)")
     arguments = parser.parse_args(argv)
     if arguments.scale < 1:
         parser.error("--scale must be at least 1")
     if arguments.capacity < 0:
         parser.error("--capacity must not be negative")
+    if arguments.rate_limit is not None and (arguments.rate_limit <= 0 or arguments.burst < 1):
+        parser.error("--rate-limit must be > 0 and --burst at least 1")
     try:
         arguments.profile = build_profile(arguments)
     except ValueError as exc:
@@ -96,14 +101,18 @@ def build_profile(arguments: argparse.Namespace) -> FaultProfile:
 async def serve(arguments: argparse.Namespace) -> None:
     header_mode: HeaderMode = arguments.headers
     # The log keeps no records here (nobody could read them), only its counters for the exit summary.
-    playground = Playground(
-        arguments.profile,
+    options = dict(
         scale=arguments.scale,
         header_mode=header_mode,
         upstream=arguments.upstream,
         host=arguments.host,
         port=arguments.port,
         log_limit=0,
+    )
+    playground = (
+        Playground(arguments.profile, **options)
+        if arguments.rate_limit is None
+        else ThrottledPlayground(arguments.profile, rate=arguments.rate_limit, burst=arguments.burst, **options)
     )
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -115,6 +124,8 @@ async def serve(arguments: argparse.Namespace) -> None:
     log = playground.requests
     faults = ", ".join(f"{name} {count}" for name, count in sorted(log.faults.items())) or "none"
     print(f"playground stopped: {log.total} requests, faults: {faults}", file=sys.stderr, flush=True)
+    if isinstance(playground, ThrottledPlayground):
+        print(f"playground throttled: {playground.throttled} requests answered 429", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -31,6 +31,7 @@ from async_core.errors import (
     WaitTooLongError,
 )
 from async_core.http.client import ApiClient, Request, Response
+from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
 from async_core.run.bridge import Bridge, LastPage, Noted, PageLost, Parents, Replan, Rows, Slot
 from async_core.run.ledger import (
@@ -253,7 +254,8 @@ class Engine:
             parsed.clear()
             rule = rules.response(response.status, response.body)
             if rule is not None:
-                rule.enforce(response.status)  # raises, unless the rule calls the page expected-empty
+                hint = parse_wait_hint(response.headers, now=time.time())
+                rule.enforce(response.status, hint=hint)  # raises, unless the rule calls the page expected-empty
                 parsed.append(Fetched([], PageFacts(last=True), skipped=rule.name))
                 return
             check_status(response.status, response.headers)  # a status the rules read, but no rule matched

@@ -3,7 +3,8 @@
     ResponseRule(name, status, action, when=None, wait=None)
         status   a status or a set of them; `when`, if given, a predicate of the decoded body (an error envelope
                  on a 200; for another status the body is its JSON document, or None when it is not JSON)
-        action   RETRY       retried like a 503: after `wait` seconds if given, else the client's backoff
+        action   RETRY       retried like a 503: after `wait` seconds if given, else after the server's wait
+                             hint (Retry-After, RateLimit headers) if it sent one, never sooner than the backoff
                  SKIP        the page is expected to be empty (a child of a parent just deleted): LOW; it counts
                              as written with no rows, so the pass can complete
                  LOSE        the page is lost for this sync, like any other 4xx: HIGH
@@ -91,11 +92,13 @@ class ResponseRule:
             return False
         return self.when is None or _holds(self.name, self.when, body)
 
-    def enforce(self, status: int) -> None:
-        """Raises what the action means for the page (RETRY, LOSE, STOP_*); returns for SKIP."""
+    def enforce(self, status: int, *, hint: float | None = None) -> None:
+        """Raises what the action means for the page (RETRY, LOSE, STOP_*); returns for SKIP. `hint` is the
+        server's wait hint, for a RETRY without a `wait` of its own."""
         what = f"HTTP {status}: rule {self.name!r}"
         if self.action is ResponseAction.RETRY:
-            raise RetryableError(f"{what} retries", status=status, wait_hint=self.wait, rule=self.name)
+            wait = self.wait if self.wait is not None else hint
+            raise RetryableError(f"{what} retries", status=status, wait_hint=wait, rule=self.name)
         if self.action is ResponseAction.LOSE:
             raise FatalError(f"{what} loses the page", status=status, rule=self.name)
         if self.action is ResponseAction.STOP_TABLE:

@@ -1,7 +1,7 @@
 """The threaded example's `RetryableAPIClient`, on async_core's rules: the same request path, blocking.
 
-One request, outermost first, exactly as `async_core.http.client.ApiClient`:
-    shared wait gate -> circuit breaker -> rate limiter -> one HTTP attempt (this thread's requests.Session)
+One request, outermost first, in `async_core.http.client.ApiClient`'s order:
+    rate limiter -> shared wait gate -> circuit breaker -> one HTTP attempt (this thread's requests.Session)
 and around it the same retry loop: `async_core.http.retry.Backoff` (strategy and jitter), never shorter than the
 server's hint (`server_delay`, `parse_wait_hint`), within the `RetryBudget`. There is no semaphore: the pool's
 `max_workers` threads are the bound on requests in flight.
@@ -11,6 +11,10 @@ Differences that belong to the concurrency model and nothing else:
   `asyncio.timeout` does (this is what the original example does too);
 - `trust_env` is off, as aiohttp's session in async_core does not read proxy settings from the environment either
   (with it on, `requests` looks at the environment on every request: slower, and not what we compare).
+
+Tuned as the async side is (issue 13): no cookie jar (`_NoCookies`, as aiohttp's `DummyCookieJar`), the `Link`
+header parsed once per page (`response.links` is recomputed on every access), the body read in one call when its
+length is known (as `await response.read()`).
 
 requests' exceptions are translated to `async_core.errors` here and nowhere else.
 """
@@ -52,6 +56,17 @@ from benchmarks.threaded.limits import ThreadedWaitGate, make_paced_limiter
 MIB = 1024 * 1024
 Session = Any  # requests.Session (requests is imported by name: see benchmarks/devtools.py)
 Response = Any  # requests.Response
+
+
+class _NoCookies(requests.cookies.RequestsCookieJar):  # type: ignore[misc]
+    """A cookie jar that keeps nothing and adds nothing (aiohttp's `DummyCookieJar`): requests otherwise parses
+    every response's cookies into the session's jar and writes them back into every request."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
 
 
 @dataclasses.dataclass(frozen=True)
@@ -113,6 +128,7 @@ class ThreadedApiClient:
         if session is None:
             session = requests.Session()
             session.trust_env = False
+            session.cookies = _NoCookies()
             session.headers.update(SESSION_HEADERS)
             api_key = self._settings.source_values.get("api_key")  # the jsonplaceholder source's key
             if api_key:
@@ -144,6 +160,8 @@ class ThreadedApiClient:
         breaker_waited = 0.0
         last_error: FetchError | None = None
         while True:
+            if self._limiter is not None:
+                self._limiter.acquire()
             waited = self.gate.wait()
             if waited:
                 self._counters.add_wait(waited)
@@ -194,10 +212,8 @@ class ThreadedApiClient:
             return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
 
     def _attempt(self, url: str, permit: Permit | None) -> Page:
-        """One attempt: the limiter, the request. Settles the breaker permit as async_core does."""
+        """One attempt: the request. Settles the breaker permit as async_core does."""
         try:
-            if self._limiter is not None:
-                self._limiter.acquire()
             self._counters.add("requests")
             page = self._get(url)
         except FetchError as exc:
@@ -236,10 +252,11 @@ class ThreadedApiClient:
         status = response.status_code
         check_status(status, response.headers)
         rows = decode_rows(status, self._read_body(response))
-        next_link = response.links.get("next")
+        links = response.links  # a property that parses the header again on every access
+        next_link = links.get("next")
         next_url = str(next_link.get("url")) if next_link else None
         total = total_count(response.headers)
-        return Page(rows=rows, total=total, next_url=next_url, has_links=bool(response.links), attempts=1)
+        return Page(rows=rows, total=total, next_url=next_url, has_links=bool(links), attempts=1)
 
     def _read_body(self, response: Response) -> bytes:
         """The body, refused as soon as it is larger than `max_response_mb`."""
@@ -249,10 +266,11 @@ class ThreadedApiClient:
         if length.strip().isdigit():
             if int(length) > limit:
                 raise refused
-            return response.content
-        body = bytearray()
+            body: bytes = response.raw.read(decode_content=True)  # one read, as aiohttp's `read()`
+            return body
+        buffer = bytearray()
         for chunk in response.iter_content(chunk_size=64 * 1024):
-            body += chunk
-            if len(body) > limit:
+            buffer += chunk
+            if len(buffer) > limit:
                 raise refused
-        return bytes(body)
+        return bytes(buffer)

@@ -12,7 +12,10 @@ whether the error thresholds still allow it to go on. Errors are classified and 
 past the total threshold or with a CRITICAL error stops (the original's `shutdown_event`).
 
 The original checkpoints once, at the end; this one also checkpoints every `checkpoint_every_rows` rows, as
-async_core does, so that under the SDK both engines make the runner write the same batches to the warehouse.
+async_core does, so that under the SDK both engines make the runner write the same batches to the warehouse
+(the worker that crosses the line checkpoints, outside the engine's lock; see `_note_written`).
+
+Tuned as the async side was (issue 13): the calling thread waits once for all tasks (`_Tasks`), not per page.
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Mapping
-from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from async_core.errors import ConnectorError, RecordError, WaitTooLongError
@@ -103,16 +106,10 @@ class ThreadedEngine:
         )
         try:
             with ThreadPoolExecutor(max_workers=settings.max_workers, thread_name_prefix="FivetranWorker") as pool:
-                firsts = {pool.submit(self._first_page, table): table for table in self._tables.values()}
-                pages: dict[Future[Any], _Table] = {}
-                for future in as_completed(firsts):
-                    table = firsts[future]
-                    last = self._outcome(future, table)
-                    if last is not None and not self._should_stop(table):
-                        for number in range(2, last + 1):
-                            pages[pool.submit(self._page, table, number)] = table
-                for future in as_completed(pages):
-                    self._outcome(future, pages[future])
+                tasks = _Tasks(pool, on_error=self._task_failed)
+                for table in self._tables.values():
+                    tasks.submit(self._first_page_and_fan_out, tasks, table)
+                tasks.wait()
         finally:
             self._client.close()
         elapsed = self._clock() - started
@@ -128,6 +125,13 @@ class ThreadedEngine:
         )
 
     # -- worker threads
+    def _first_page_and_fan_out(self, tasks: _Tasks, table: _Table) -> None:
+        """Page 1, then every other page of the table submitted to the same pool (from this worker)."""
+        last = self._first_page(table)
+        if last is not None and not self._should_stop(table):
+            for number in range(2, last + 1):
+                tasks.submit(self._page, table, number)
+
     def _first_page(self, table: _Table) -> int | None:
         """Fetches page 1 and returns the number of the last page when the total is known; without a total,
         walks the rest of the table here and returns None."""
@@ -228,7 +232,12 @@ class ThreadedEngine:
             self._log.info(f"table {table.spec.name} stopped: more than {self._ledger.per_table_threshold} errors")
 
     def _note_written(self, table: _Table, rows: int) -> None:
-        """Counts the page's rows and checkpoints every `checkpoint_every_rows` rows (from this worker thread)."""
+        """Counts the page's rows; every `checkpoint_every_rows` rows, the worker that crossed the line checkpoints.
+
+        The state is taken under the progress lock and handed to the SDK after it is released: a worker never
+        holds the engine's lock through the SDK's commit. It covers only pages whose rows were upserted before it
+        was taken, so it never claims a row the SDK has not been given (other workers' upserts in between are
+        emitted before the checkpoint, and only make the state conservative)."""
         with self._progress_lock:
             table.pages += 1
             table.records_written += rows
@@ -238,16 +247,14 @@ class ThreadedEngine:
             self._rows_since_checkpoint = 0
             self._checkpoints += 1
             # The state says what was handed to the SDK before this call; the baseline does not resume from it.
-            self._sink.checkpoint(self._progress_state())
+            state = self._progress_state()
+        self._sink.checkpoint(state)
 
-    def _outcome(self, future: Future[Any], table: _Table) -> Any:
-        """The task's result; an exception that escaped a task is a bug: CRITICAL, the sync stops."""
-        try:
-            return future.result()
-        except Exception as exc:
-            self._log.severe(f"task failed for table {table.spec.name}: {exc!r}")
-            self._judge(table, record_for(exc, table=table.spec.name), dead_letter=True)
-            return None
+    def _task_failed(self, exc: Exception, args: tuple[Any, ...]) -> None:
+        """An exception that escaped a task is a bug: CRITICAL, the sync stops."""
+        table = next(arg for arg in args if isinstance(arg, _Table))
+        self._log.severe(f"task failed for table {table.spec.name}: {exc!r}")
+        self._judge(table, record_for(exc, table=table.spec.name), dead_letter=True)
 
     # -- the end, on the calling thread
     def _status(self) -> tuple[str, str | None]:
@@ -327,6 +334,44 @@ class ThreadedEngine:
                 "sync_status": status,
             }
         )
+
+
+class _Tasks:
+    """The sync's tasks on the pool, counted: `wait` returns when the last one has finished.
+
+    The calling thread sleeps once for the whole sync instead of waking per finished page (`as_completed` over
+    every future woke it ~1,800 times a sync and made it trade the GIL with the workers each time). A task may
+    submit more tasks (a first page submits its table's other pages) before it finishes, so the count cannot
+    reach zero early.
+    """
+
+    def __init__(self, pool: ThreadPoolExecutor, *, on_error: Callable[[Exception, tuple[Any, ...]], None]) -> None:
+        self._pool = pool
+        self._on_error = on_error
+        self._lock = threading.Lock()
+        self._pending = 0
+        self._idle = threading.Event()
+        self._idle.set()
+
+    def submit(self, function: Callable[..., None], *args: Any) -> None:
+        with self._lock:
+            self._pending += 1
+            self._idle.clear()
+        self._pool.submit(self._run, function, args)
+
+    def _run(self, function: Callable[..., None], args: tuple[Any, ...]) -> None:
+        try:
+            function(*args)
+        except Exception as exc:
+            self._on_error(exc, args)
+        finally:
+            with self._lock:
+                self._pending -= 1
+                if self._pending == 0:
+                    self._idle.set()
+
+    def wait(self) -> None:
+        self._idle.wait()
 
 
 def url_for(settings: Settings, base_url: str, path: str, page: int | None) -> str:

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from async_core import StdLog, run_sync
 from async_core.settings import parse_settings
-from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Source, TableSpec
+from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Parent, Source, TableSpec
 from async_core.sync import SyncResult
 from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
@@ -200,6 +200,42 @@ def test_a_server_that_ignores_the_paging_parameters_with_a_total_is_bounded_by_
     assert {row["error_type"] for row in sink.rows("sync_errors")} == {"NoProgress"}
 
 
+def test_pages_keyed_on_a_nested_field_are_not_taken_for_repeats() -> None:
+    """A key read from a dotted path (meta.id): 25 distinct rows in pages of 10 all land; no NoProgress."""
+    nested = [{"meta": {"id": i}, "name": f"n{i}"} for i in range(1, 26)]
+    table = TableSpec(
+        name="items",
+        path="/items",
+        records="data",
+        columns=(Column("id", "meta.id", "INT"), Column("name", "name", "STRING")),
+        paginator=PageNumber(total_path="total"),
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        page, size = int(request.query["page"]), int(request.query["per_page"])
+        return web.json_response({"data": nested[(page - 1) * size : page * size], "total": len(nested)})
+
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, source=Source(name="nested_api", tables=(table,)), page_size="10")
+    assert sink.ids("items") == list(range(1, 26))
+    assert sink.rows("sync_errors") == []
+    assert result.status == "succeeded"
+
+
+def test_a_record_whose_key_is_an_object_is_rejected_not_a_crash() -> None:
+    """The first record of a page has {"id": {"x": 1}}: it goes to sync_errors (MEDIUM), the other 29 land, and
+    the sync does not fail with a CRITICAL error from the repeat check."""
+    data: list[Any] = rows("posts", 30)
+    data[0] = {**data[0], "id": {"x": 1}}
+    with serve(paged(data)) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, page_size="10")
+    assert sink.ids("posts") == list(range(2, 31))
+    assert [(row["severity"], row["error_type"]) for row in sink.rows("sync_errors")] == [("MEDIUM", "RecordError")]
+    assert result.status != "failed"
+
+
 def test_a_walk_longer_than_max_pages_per_table_stops() -> None:
     """max_pages_per_table 3 over a 10-page collection without a total: 3 requests, then a NoProgress error."""
     with serve(paged(rows("posts", 250), total=False, links=False)) as (url, seen):
@@ -213,6 +249,40 @@ def test_a_walk_longer_than_max_pages_per_table_stops() -> None:
         "NoProgress",
         "more than max_pages_per_table (3) pages",
     )
+
+
+def test_a_total_announcing_more_pages_than_max_pages_per_table_stops_after_one_request() -> None:
+    """max_pages_per_table 5 and a total of 1,000 rows (40 pages of 25): the first page lands, the other 39 are
+    not fanned out, and the table stops with NoProgress naming both numbers."""
+    with serve(paged(rows("posts", 1000))) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink, max_pages_per_table="5")
+    assert seen.requests == ["/posts?_page=1&_limit=25"]
+    assert sink.ids("posts") == list(range(1, 26))
+    assert result.status == "partial"
+    [error] = sink.rows("sync_errors")
+    assert (error["page"], error["error_type"], error["message"]) == (
+        2,
+        "NoProgress",
+        "the total announces 40 pages, more than max_pages_per_table",
+    )
+
+
+def test_a_huge_total_is_not_planned_as_billions_of_requests() -> None:
+    """X-Total-Count 10^12 (a valid count, a lie): one request, a clear error, no plan of 4 * 10^10 page tasks."""
+    data = rows("posts", 25)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(data, headers={"X-Total-Count": str(10**12)})
+
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert len(seen.requests) == 1
+    assert result.status == "partial"
+    assert [row["message"] for row in sink.rows("sync_errors")] == [
+        "the total announces 40000000000 pages, more than max_pages_per_table"
+    ]
 
 
 # -- malformed totals, failing pages
@@ -355,6 +425,87 @@ def test_a_cursor_walk_asks_with_each_token_in_turn() -> None:
     assert seen.requests == ["/cursor"] + [f"/cursor?cursor={k}" for k in range(10, 60, 10)]
 
 
+# -- child tables
+
+COMPANIES = TableSpec(name="companies", path="/companies", records="data", columns=(Column("id", "id", "STRING"),))
+DEPARTMENTS = TableSpec(
+    name="departments",
+    path="/companies/{company_id}/departments",
+    records="data",
+    columns=(
+        Column("company_id", "id", "STRING", from_parent=True),
+        Column("department_id", "id", "STRING"),
+    ),
+    primary_key=("company_id", "department_id"),
+    parent=Parent("companies"),
+)
+
+
+def test_a_child_pass_resumes_with_only_the_parents_not_done() -> None:
+    """c2's departments 404 in the first sync: c1 and c3 are done, the pass stays open; the second sync walks
+    c2 only (after listing the companies again) and closes the pass."""
+    broken = {"c2"}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response({"data": [{"id": "c1"}, {"id": "c2"}, {"id": "c3"}]})
+        company = request.path.split("/")[2]
+        if company in broken:
+            return web.json_response({"error": "gone"}, status=404)
+        return web.json_response({"data": [{"id": f"{company}-d1"}, {"id": f"{company}-d2"}]})
+
+    source = Source(name="org_api", tables=(COMPANIES, DEPARTMENTS))
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        broken.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source)
+        rerun = seen.requests[before:]
+    assert (first.status, second.status) == ("partial", "succeeded")
+    opened = open_pass(state, "departments")
+    assert opened is not None
+    assert opened["done"] == ['"c1"', '"c3"']  # parent keys as JSON: unambiguous
+    assert sorted(rerun) == ["/companies", "/companies", "/companies/c2/departments"]
+    keys = sorted((row["company_id"], row["department_id"]) for row in sink.rows("departments"))
+    assert keys == [(c, f"{c}-d{n}") for c in ("c1", "c2", "c3") for n in (1, 2)]
+    assert entry(sink.checkpoints()[-1], "departments")["pass"] is None
+
+
+def test_a_child_table_sends_each_parent_its_own_watermark() -> None:
+    """Departments with a cursor: the second sync asks c1 for since=<c1's newest> and c2 for <c2's newest>."""
+    stamps = {"c1": "2026-01-01T01:00:00Z", "c2": "2026-01-01T02:00:00Z"}
+    child = dataclasses.replace(
+        DEPARTMENTS,
+        columns=(*DEPARTMENTS.columns, Column("updated_at", "updatedAt", "UTC_DATETIME")),
+        cursor=Incremental(field="updatedAt", param="since"),
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response({"data": [{"id": "c1"}, {"id": "c2"}]})
+        company = request.path.split("/")[2]
+        return web.json_response({"data": [{"id": f"{company}-d1", "updatedAt": stamps[company]}]})
+
+    source = Source(name="org_api", tables=(COMPANIES, child))
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        before = len(seen.requests)
+        sync(url, sink, state, source=source)
+        rerun = sorted(path for path in seen.requests[before:] if "departments" in path)
+    assert entry(state, "departments")["parents"] == {
+        '"c1"': "2026-01-01T01:00:00+00:00",
+        '"c2"': "2026-01-01T02:00:00+00:00",
+    }
+    assert rerun == [
+        "/companies/c1/departments?since=2026-01-01T01:00:00Z",
+        "/companies/c2/departments?since=2026-01-01T02:00:00Z",
+    ]
+
+
 # -- incremental
 
 
@@ -394,3 +545,82 @@ def test_a_second_sync_sends_the_watermark_and_fetches_only_newer_rows() -> None
         "watermark": "2026-01-01T00:00:35+00:00",
         "pass": None,
     }
+
+
+def test_the_watermark_does_not_pass_a_lost_page_and_the_resumed_pass_keeps_its_bound() -> None:
+    """Page 2 of 3 fails in the first sync: the pass stays open with high = page 1's newest and no watermark;
+    the second sync asks for pages 2 and 3 only, with the same (absent) bound, and then the watermark is the
+    newest of all 30 rows."""
+    data = items(30)
+    failing = {"2"}
+    served = incremental_api(data)
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.query.get("page") in failing:
+            return web.json_response({"error": "gone"}, status=404)
+        return await served(request)
+
+    source = items_source(
+        PageNumber(total_path="total_items"), cursor=Incremental(field="updatedAt", param="updated_since")
+    )
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source, page_size="10")
+        state = sink.checkpoints()[-1]
+        failing.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source, page_size="10")
+        rerun = sorted(seen.requests[before:])
+    assert (first.status, second.status) == ("partial", "succeeded")
+    assert entry(state, "items")["watermark"] is None
+    opened = open_pass(state, "items")
+    assert opened is not None
+    assert (opened["next_page"], opened["since"], opened["high"]) == (2, None, "2026-01-01T00:00:10+00:00")
+    assert rerun == ["/items?page=2&per_page=10", "/items?page=3&per_page=10"]
+    assert entry(sink.checkpoints()[-1], "items") == {
+        "lost_streak": 0,
+        "watermark": "2026-01-01T00:00:30+00:00",
+        "pass": None,
+    }
+
+
+def keyset_api(data: list[dict[str, Any]], fail_token: set[str]) -> Any:
+    """A keyset API: `updated_since` is accepted on the first request only (400 with a cursor), 10 a page."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        query = request.query
+        if "cursor" in query and "updated_since" in query:
+            return web.json_response({"error": "updated_since with a cursor"}, status=400)
+        if query.get("cursor") in fail_token:
+            return web.json_response({"error": "gone"}, status=404)
+        since = query.get("updated_since")
+        matching = [row for row in data if since is None or row["updatedAt"] >= since]
+        start = int(query.get("cursor", "0"))
+        token = str(start + 10) if start + 10 < len(matching) else None
+        return web.json_response({"data": matching[start : start + 10], "next_cursor": token})
+
+    return handler
+
+
+def test_a_cursor_walk_resumes_at_its_saved_token_without_the_bound() -> None:
+    """first_request_only: the bound goes on the first request only; the walk lost at token 20 resumes there
+    (the saved request), and the pass completes with all 35 rows."""
+    data = items(35)
+    failing = {"20"}
+    cursor = Incremental(field="updatedAt", param="updated_since", first_request_only=True)
+    source = items_source(Cursor(), cursor=cursor)
+    with serve(keyset_api(data, failing)) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, source=source)
+        state = sink.checkpoints()[-1]
+        failing.clear()
+        before = len(seen.requests)
+        second = sync(url, sink, state, source=source)
+        rerun = seen.requests[before:]
+    assert (first.status, second.status) == ("partial", "succeeded")
+    opened = open_pass(state, "items")
+    assert opened is not None
+    assert (opened["next_page"], opened["resume"]) == (3, {"params": [["cursor", "20"]], "url": None})
+    assert rerun == ["/items?cursor=20", "/items?cursor=30"]
+    assert sink.ids("items") == list(range(1, 36))
+    assert entry(sink.checkpoints()[-1], "items")["watermark"] == "2026-01-01T00:00:35+00:00"

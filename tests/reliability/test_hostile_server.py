@@ -186,7 +186,7 @@ BAD_RECORDS: list[Any] = [
     {"id": True, "userId": 1, "title": "boolean id", "body": "b"},
     {"id": 14.0, "userId": 1, "title": "float id", "body": "b"},
     {"id": 15, "userId": None, "title": "null userId", "body": "b"},
-    {"id": 16, "userId": 1, "title": 16, "body": "b"},
+    {"id": 16, "userId": 1, "title": 16.5, "body": "b"},  # STRING takes integers as text, not floats
     {"id": 17, "userId": 1, "title": "object body", "body": {"text": "b"}},
     42,
     ["a", "list"],
@@ -330,7 +330,7 @@ def test_a_redirect_within_the_origin_is_followed_with_the_key() -> None:
     ("content_type", "body", "message"),
     [
         ("text/html", b"<html>Maintenance</html>", "expected a JSON response, got content type 'text/html"),
-        ("application/json", b'{"data": []}', "expected a JSON array, got dict"),
+        ("application/json", b'{"data": []}', "expected a JSON array of records as the body, got dict"),
     ],
     ids=["html", "json-object"],
 )
@@ -351,7 +351,8 @@ def test_a_200_that_is_not_a_json_array_is_a_high_error(content_type: str, body:
 
 
 def test_a_total_count_that_lies_does_not_keep_the_sync_running() -> None:
-    """X-Total-Count claims 10^9 rows but pages past 3 are empty: the sync ends soon, not after 10^8 requests."""
+    """X-Total-Count claims 10^9 rows (10^8 pages, more than max_pages_per_table): the first page lands and the
+    table stops at once with NoProgress, not after 10^8 requests (nor a plan of 10^8 page tasks)."""
     data = rows("posts", 30)
 
     async def handler(request: web.Request) -> web.StreamResponse:
@@ -360,9 +361,14 @@ def test_a_total_count_that_lies_does_not_keep_the_sync_running() -> None:
 
     with serve(handler) as (url, seen):
         run = checked_sync(configuration(url), bound=5.0, ports=[port_of(url)])
-    assert run.sink.ids("posts") == list(range(1, 31))
-    slots = 2 * 3 + 8  # the bridge's capacity: pages reserved ahead of the SDK
-    assert len(seen.requests) <= 3 + 2 * slots
+    assert run.sink.ids("posts") == list(range(1, 11))
+    assert len(seen.requests) == 1
+    [error] = run.sink.rows("sync_errors")
+    assert (error["error_type"], error["message"]) == (
+        "NoProgress",
+        "the total announces 100000000 pages, more than max_pages_per_table",
+    )
+    assert run.result.status == "partial"
 
 
 def test_a_next_link_that_points_back_does_not_loop_forever() -> None:

@@ -11,6 +11,7 @@ from async_core.playground import Playground, generate_collection, profile
 from sources.jsonplaceholder import TABLES
 from tests.devtools import pytest
 from tests.sinks import RecordingSink
+from tests.states import all_complete
 
 pytestmark = pytest.mark.reliability
 
@@ -50,11 +51,11 @@ def test_six_tables_through_a_proxy_with_fifteen_percent_faults_land_within_thre
             result = run_sync(configuration, state, sink=sink, log=StdLog())
             statuses.append(result.status)
             state = sink.checkpoints()[-1]
-            if "last_complete_sync" in state:
+            if all_complete(state):
                 break
         faults = proxy.requests.faults
     assert state is not None
-    assert "last_complete_sync" in state, statuses
+    assert all_complete(state), statuses
     for name in TABLES:
         expected = sorted(row["id"] for row in generate_collection(name))
         assert sorted(set(sink.ids(name))) == expected, name

@@ -98,6 +98,18 @@ def test_a_retry_rule_carries_its_wait() -> None:
     assert caught.value.status == 200
 
 
+def test_a_retry_rule_without_a_wait_takes_the_servers_hint() -> None:
+    """RETRY without `wait`: the server's wait hint, if it sent one (else the client's backoff alone)."""
+    rule = ResponseRule("busy", 503, ResponseAction.RETRY)
+    for hint in (3.0, None):
+        with pytest.raises(RetryableError) as caught:
+            rule.enforce(503, hint=hint)
+        assert caught.value.wait_hint == hint
+    with pytest.raises(RetryableError) as own:
+        ENVELOPE.enforce(200, hint=30.0)
+    assert own.value.wait_hint == 2  # the rule's own wait wins
+
+
 def test_skip_raises_nothing_and_is_low() -> None:
     """SKIP returns: the page is written empty, and recorded LOW with the rule's name."""
     GONE.enforce(404)
