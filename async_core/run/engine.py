@@ -55,9 +55,9 @@ from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
 PROGRESS_INTERVAL_SECONDS = 5.0
-CONFIRM_DELAY_SECONDS = 0.5
+CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
 # A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
-FUTURE_TOLERANCE = dt.timedelta(days=1)  # before an empty page that would end a walk is fetched again
+FUTURE_TOLERANCE = dt.timedelta(days=1)
 
 
 class _TableStopped(Exception):
@@ -226,7 +226,11 @@ class Engine:
         spec = walk.spec
         path = spec.path
         if walk.parent:  # each value one path segment: a parent key cannot climb the path or add a query
-            path = path.format_map({name: quote(str(value), safe="") for name, value in walk.parent.items()})
+            segments = {name: quote(str(value), safe="") for name, value in walk.parent.items()}
+            climbing = [value for value in segments.values() if value in ("", ".", "..")]
+            if climbing:  # dot segments are collapsed by URL normalisation, whatever their encoding
+                raise FatalError(f"parent value {climbing[0]!r} cannot fill a path segment")
+            path = path.format_map(segments)
         params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
         cursor = spec.cursor
         if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):

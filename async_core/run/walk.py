@@ -254,6 +254,9 @@ class Walk:
         count, size = len(fetched.records), self.size
         if total_items is None:
             assert total_pages is not None
+            if number == 1 and 0 < count < size and total_pages > 1:  # pages counted at the server's capped size
+                self.size = count
+                self._pages.put(Replan(self.name, 1, count, self.unit))
             return _Plan(last=total_pages if total_pages else number - 1)
         expected = max(0, min(size, total_items - (number - 1) * size))
         if 0 < count < expected:  # the server caps the page size

@@ -105,7 +105,8 @@ class Incremental:
         if isinstance(since, dt.datetime):
             if self.format == "%s":
                 return str(int(since.timestamp()))
-            return since.astimezone(dt.UTC).strftime(self.format)
+            utc = since.astimezone(dt.UTC)
+            return utc.strftime(self.format.replace("%Y", f"{utc.year:04d}"))  # the C library drops zeros < 1000
         if isinstance(since, float):
             return str(int(since)) if since.is_integer() else repr(since)
         if isinstance(since, int):

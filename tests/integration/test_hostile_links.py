@@ -154,6 +154,34 @@ def test_a_parent_value_fills_one_path_segment_and_cannot_climb_the_path(monkeyp
     assert result.status == "succeeded"
 
 
+def test_a_parent_value_of_dot_dot_cannot_climb_the_path(monkeypatch: Any) -> None:
+    """A parent key ".." is not sent as a path segment: the child never asks /departments (the template's
+    /companies/../departments resolved), and nothing served there is written as that parent's departments."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response([{"cid": "1"}, {"cid": ".."}])
+        if request.path == "/departments":
+            return web.json_response([{"id": 666}])
+        return web.json_response([{"id": 1}])
+
+    key = Column("cid", "cid", "STRING")
+    companies = TableSpec(name="companies", path="/companies", columns=(key,), primary_key=("cid",))
+    departments = TableSpec(
+        name="departments",
+        path="/companies/{cid}/departments",
+        columns=(Column("cid", "cid", "STRING", from_parent=True), ID),
+        primary_key=("cid", "id"),
+        parent=Parent("companies"),
+    )
+    declare(monkeypatch, companies, departments, auth=BearerAuth())
+    with serve(handler) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, tables="departments", bearer_token=SECRET)
+    assert "/departments" not in seen.requests
+    assert [row["id"] for row in sink.rows("departments")] == [1]
+
+
 # -- a login body is a credential
 
 

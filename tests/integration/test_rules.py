@@ -29,9 +29,6 @@ from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
 
 FAST = {"base_delay": "0", "max_delay": "0", "retry_jitter": "none", "enable_circuit_breaker": "false"}
-# Enough slots that no request waits for one: a stop cancels no waiter, so these tests see only what the rules
-# decide (a waiter cancelled in the concurrency limit can itself be recorded as an error; not a rules matter).
-ROOMY = {"concurrency": "fixed", "max_workers": "10"}
 
 # The shop's API: 25 orders in pages of 10 ({"data": [...], "total": 25}); orders 7 and 18 are duplicates the
 # server flags, order 9 is corrupt. Page 2 answers {"error": "busy"} with a 200 the first time it is asked for.
@@ -124,7 +121,7 @@ BARE_SHOP = dataclasses.replace(
 
 
 def sync(source: Source, base_url: str, sink: RecordingSink, tables: tuple[str, ...], **overrides: str) -> SyncResult:
-    configuration = {"base_url": base_url, "page_size": "10", **FAST, **ROOMY, **overrides}
+    configuration = {"base_url": base_url, "page_size": "10", **FAST, **overrides}
     settings, _ = parse_settings(configuration)
     settings = dataclasses.replace(settings, source=source.name, catalogue=source, tables=tables)
     return run_sync(configuration, None, sink=sink, log=StdLog(), settings=settings)

@@ -95,7 +95,7 @@ def test_a_body_over_max_response_mb_is_refused_and_memory_stays_flat(content_le
     [error] = run.sink.rows("sync_errors")
     assert (error["page"], error["severity"], error["error_type"]) == (1, "HIGH", "FatalError")
     assert error["message"] == "response larger than max_response_mb (1 MB)"
-    assert run.result.status == "partial"
+    assert run.result.status == "failed"  # nothing else was fetched: an error another attempt cannot fix
     assert peak < 8 * MIB, f"peak {peak / MIB:.1f} MB"
     assert sent["bytes"] < BODY_BYTES // 2
 
@@ -244,7 +244,7 @@ def test_deeply_nested_json_is_an_error_of_the_page_not_a_crash() -> None:
         run = checked_sync(config, bound=bound_for(config, 1), ports=[port_of(url)])
     [error] = run.sink.rows("sync_errors")
     assert (error["page"], error["severity"]) == (1, "HIGH")
-    assert run.result.status == "partial"
+    assert run.result.status == "failed"  # nothing else was fetched: an error another attempt cannot fix
 
 
 DESTINATION_LIMITS = {
