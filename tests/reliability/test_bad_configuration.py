@@ -35,7 +35,8 @@ REFUSED_BY_THE_CONNECTOR: dict[str, tuple[str, dict[str, str]]] = {
     "tables-only-commas": ("tables", {"tables": " , ,"}),
     "tables-unknown": ("tables", {"tables": "users,accounts"}),
     "base_url-ftp": ("base_url", {"base_url": "ftp://example.com"}),
-    "base_url-empty": ("base_url", {"base_url": ""}),
+    # base_url "" is no longer refused: it is the source's own base URL (jsonplaceholder: the embedded playground)
+    "source-unknown": ("source", {"source": "no_such_api"}),
     "base_url-with-query": ("base_url", {"base_url": "https://api.example.com/?page=1"}),
     "base_url-plain-http-remote": ("base_url", {"base_url": "http://api.example.com"}),
     "base_url-plain-http-insecure-not-boolean": ("allow_insecure_http", {"allow_insecure_http": "yes"}),
