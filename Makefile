@@ -6,7 +6,7 @@ ifeq ($(PYTHON),python3)
 VENV ?= .venv
 else
 PYTHON_VERSION := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
-$(if $(PYTHON_VERSION),,$(error PYTHON=$(PYTHON) does not run))
+$(if $(PYTHON_VERSION),,$(error PYTHON=$(PYTHON) does not run (with pyenv, give the full path: ~/.pyenv/versions/X.Y.Z/bin/python)))
 VENV ?= .venv-$(PYTHON_VERSION)
 endif
 BIN := $(VENV)/bin

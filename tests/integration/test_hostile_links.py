@@ -24,13 +24,13 @@ from tests.integration.servers import serve
 from tests.sinks import RecordingSink
 from tests.states import open_pass
 
-# cryptography (dev-only, for the test certificate) imported by name: a static import sends pipreqs, which
-# `fivetran debug` runs over every .py file, to the package index (see tests/devtools.py).
-x509 = importlib.import_module("cryptography.x509")
-hashes = importlib.import_module("cryptography.hazmat.primitives.hashes")
-serialization = importlib.import_module("cryptography.hazmat.primitives.serialization")
-ec = importlib.import_module("cryptography.hazmat.primitives.asymmetric.ec")
-NameOID = importlib.import_module("cryptography.x509.oid").NameOID
+# cryptography (which the SDK brings) by name: its wheel has no top_level.txt, so a static import sends the SDK's
+# pipreqs check to the network (see tests/devtools.py).
+x509: Any = importlib.import_module("cryptography.x509")
+NameOID: Any = importlib.import_module("cryptography.x509.oid").NameOID
+hashes: Any = importlib.import_module("cryptography.hazmat.primitives.hashes")
+serialization: Any = importlib.import_module("cryptography.hazmat.primitives.serialization")
+ec: Any = importlib.import_module("cryptography.hazmat.primitives.asymmetric.ec")
 
 SECRET = "s3cret-token"
 

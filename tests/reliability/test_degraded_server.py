@@ -72,7 +72,7 @@ def timed_sync(fault_profile: Any) -> tuple[Any, RecordingSink, float, int, int]
 
 def test_thirty_percent_mixed_faults_land_every_record_in_one_sync_without_the_breaker_stopping_traffic() -> None:
     """All six tables complete in one sync; the breaker never opens; at most 4 x the time without faults (the
-    target is 3 x: measured 3.2 x here, the README has the numbers)."""
+    target is 3 x: measured 2.2 to 3.2 x on a loaded 2-core machine; the README has the numbers)."""
     assert THIRTY_PERCENT.total_rate == pytest.approx(0.30)
     _, _, clean_seconds, _, _ = timed_sync(profile("none"))
     result, sink, faulty_seconds, requests, faults = timed_sync(THIRTY_PERCENT)

@@ -335,7 +335,8 @@ async def test_late_outcomes_from_before_an_opening_are_ignored() -> None:
     clock = FakeClock()
     breaker = _breaker(clock)
     stale = [await breaker.acquire() for _ in range(3)]
-    await _open(breaker)
+    await _fail(breaker, 6)  # the threshold, plus the three in flight that could have broken the streak
+    assert breaker.state is OPEN
     stale[0].failure()
     stale[1].success()
     assert (breaker.state, breaker.opens) == (OPEN, 1)
@@ -433,7 +434,7 @@ def test_the_streak_needed_grows_with_the_rate_shown_and_is_capped_at_twice_the_
     breaker = _rated(FakeClock(), window=100, minimum_calls=100)
     needed = {}
     for percent in (0, 5, 15, 24, 40):
-        breaker._calls, breaker._failures = 101, percent
+        breaker._base_calls, breaker._base_failures = 100, percent
         needed[percent] = breaker._streak_to_trip()
     assert needed == {0: 5, 5: 5, 15: 8, 24: 10, 40: 10}
 
@@ -502,4 +503,36 @@ async def test_two_failed_probes_of_three_reopen_it_at_once() -> None:
     probes[2].success()  # late: its half-open period is over
     for probe in probes:
         probe.release()
+    assert breaker.state is OPEN
+
+
+async def test_a_streak_waits_for_the_requests_that_were_already_in_flight() -> None:
+    """Fast failures finish before slow successes: 5 failures in a row while 3 requests are in flight do not open
+    it (the streak must outnumber them), and one of those succeeding breaks the streak."""
+    breaker = _rated(FakeClock(), minimum_calls=20)
+    older = [await breaker.acquire() for _ in range(3)]
+    await _outcomes(breaker, "fffff")
+    assert breaker.state is CLOSED
+    older[0].success()
+    assert breaker.consecutive_failures == 0
+    assert breaker.state is CLOSED
+
+
+async def test_in_an_outage_the_requests_in_flight_fail_too_and_the_streak_outnumbers_them() -> None:
+    """2 in flight, then 5 failures: closed (5 < 5 + 2); one of the two fails: 6 >= 5 + 1, open."""
+    breaker = _rated(FakeClock(), minimum_calls=20)
+    older = [await breaker.acquire() for _ in range(2)]
+    await _outcomes(breaker, "fffff")
+    assert breaker.state is CLOSED
+    older[0].failure()
+    assert breaker.state is OPEN
+
+
+async def test_an_older_request_given_back_without_outcome_lets_the_streak_trip() -> None:
+    """The last older request is cancelled (no outcome): the streak of 5 is now due, and opens it."""
+    breaker = _rated(FakeClock())
+    older = await breaker.acquire()
+    await _outcomes(breaker, "fffff")
+    assert breaker.state is CLOSED
+    older.release()
     assert breaker.state is OPEN
