@@ -63,6 +63,10 @@ def derive(run: dict[str, Any]) -> None:
         run["server_cpu_ms_per_request"] = 1000 * run["server_cpu_seconds"] / requests
     first = run.get("first_row_seconds")
     run["startup_share"] = first / wall if first is not None and wall else None
+    # The pace once started: the requests after the first over the time after the first row (which arrives one
+    # latency after the first request), so that session start-up does not count against a limiter.
+    paced = wall - first if first is not None else 0.0
+    run["paced_requests_per_second"] = (requests - 1) / paced if paced > 0 and requests > 1 else None
 
 
 def bounds(pages: int, workers: int, latency: float, rate_limit: float | None = None) -> dict[str, float | None]:

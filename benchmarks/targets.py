@@ -6,7 +6,8 @@ At latency L (50 ms in the issue) and w workers:
 - CPU per request: async at most 0.3 × threads (at every worker count measured);
 - end-to-end, async: at least 0.8 × the bare `op.upsert` rate of the same session (at the largest worker count,
   the one where fetching is least in the way);
-- rate-limited, async: achieved rate within 2% of the setting, and no 429 counted by the server (a fresh
+- rate-limited, async: paced rate (requests after the first over the time after the first row) within 2% of the
+  setting, and no 429 counted by the server (a fresh
   playground with a server-side token bucket per run), and an unpaced run against that server meets 429s (else
   the first check could not fail);
 - memory: async peak RSS at 256 workers no higher than threads';
@@ -163,12 +164,12 @@ def _end_to_end(find: Lookup, summary: list[dict[str, Any]], upsert: dict[str, A
 def _rate_limited(results: dict[str, Any], options: dict[str, Any]) -> list[Target]:
     setting = options["rate_limit_rps"]
     runs = [r for r in results["runs"] if r["scenario"] == "rate_limited" and r["engine"] == "async"]
-    name = f"rate-limited async: within {RATE_TOLERANCE:.0%} of {setting:g} req/s and no 429 from the server"
+    name = f"rate-limited async: paced within {RATE_TOLERANCE:.0%} of {setting:g} req/s and no 429 from the server"
     targets = []
     if not runs:
         targets.append(Target(name, None, "not measured"))
     else:
-        rates = sorted(r["requests_per_second"] for r in runs)
+        rates = sorted(r.get("paced_requests_per_second") or r["requests_per_second"] for r in runs)
         worst = max(rates, key=lambda rate: abs(rate - setting))
         throttled = [r.get("server_429") for r in runs]
         ok = abs(worst - setting) <= RATE_TOLERANCE * setting and all(t == 0 for t in throttled)

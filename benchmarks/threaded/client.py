@@ -54,6 +54,8 @@ from benchmarks.threaded.counters import SharedCounters
 from benchmarks.threaded.limits import ThreadedWaitGate, make_paced_limiter
 
 MIB = 1024 * 1024
+# urllib3's exceptions, which `raw.read()` raises as they are (requests wraps them only in `.content`).
+_urllib3 = requests.models
 Session = Any  # requests.Session (requests is imported by name: see benchmarks/devtools.py)
 Response = Any  # requests.Response
 
@@ -238,9 +240,14 @@ class ThreadedApiClient:
                         url = redirect_target(url, response.status_code, location, self._origin)
                         continue
                     return self._read_page(response)
-            except requests.Timeout as exc:
+            except (requests.Timeout, _urllib3.ReadTimeoutError) as exc:
                 raise RetryableError(f"no response within {self._settings.api_timeout_seconds:g} s") from exc
-            except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            except (
+                requests.exceptions.ChunkedEncodingError,
+                requests.exceptions.ContentDecodingError,
+                _urllib3.ProtocolError,  # from `raw.read()`: a body shorter than its Content-Length, a reset
+                _urllib3.DecodeError,
+            ) as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except requests.ConnectionError as exc:
                 raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 from typing import Any
 
@@ -194,3 +195,31 @@ def test_engine_records_a_lost_page_and_finishes_partial() -> None:
     assert [row["page"] for row in sink.rows("sync_errors")] == [3]
     assert result.status == "partial"
     assert result.summary["resilience"]["retries"] == 2
+
+
+def test_engine_retries_a_body_cut_short_and_does_not_crash() -> None:
+    """A body shorter than its Content-Length is a retryable error (not a CRITICAL one), retried until it arrives."""
+    data = rows("posts", 30)
+    cut = {"left": 2}
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        page, limit = int(request.query["_page"]), int(request.query["_limit"])
+        body = json.dumps(data[(page - 1) * limit : page * limit]).encode()
+        headers = {"X-Total-Count": str(len(data)), "Content-Type": "application/json"}
+        if page == 2 and cut["left"]:
+            cut["left"] -= 1
+            response = web.StreamResponse(headers={**headers, "Content-Length": str(len(body))})
+            await response.prepare(request)
+            await response.write(body[: len(body) // 2])
+            assert request.transport is not None
+            request.transport.close()
+            return response
+        return web.Response(body=body, headers=headers)
+
+    with serve(handler) as (url, _seen):
+        sink = RecordingSink()
+        result = sync(url, sink, max_retries="3")
+    assert result.status == "succeeded"
+    assert sink.ids("posts") == list(range(1, 31))
+    assert result.summary["resilience"]["retries"] == 2
+    assert sink.rows("sync_errors") == []
