@@ -24,7 +24,6 @@ from urllib.parse import quote, urlencode, urlsplit
 from async_core.errors import (
     AuthenticationError,
     FatalError,
-    RecordError,
     RetryableError,
     RuleStop,
     SyncStopped,
@@ -33,7 +32,7 @@ from async_core.errors import (
 from async_core.http.client import ApiClient, Request, Response
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
-from async_core.run.bridge import Bridge, LastPage, Noted, PageLost, Parents, Replan, Rows, Slot
+from async_core.run.bridge import Bridge, Noted, PageLost, Parents, Rows, Slot
 from async_core.run.ledger import (
     ErrorLedger,
     ErrorRecord,
@@ -44,6 +43,7 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
+from async_core.run.pages import BridgePages, CollectingPages, TableStopped
 from async_core.run.report import progress_line
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
@@ -58,10 +58,6 @@ PROGRESS_INTERVAL_SECONDS = 5.0
 CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
 # A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
 FUTURE_TOLERANCE = dt.timedelta(days=1)
-
-
-class _TableStopped(Exception):
-    """Raised inside a table's task group to cancel that table's pages (and only them)."""
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -160,7 +156,7 @@ class Engine:
                 else:
                     await self._sync_children(spec, start, pages)
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
-        except* _TableStopped as group:
+        except* TableStopped as group:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
         finally:
@@ -187,7 +183,7 @@ class Engine:
             start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
-            pages=pages or _BridgePages(self),
+            pages=pages or BridgePages(self),
             start=start,
             page_size=self._settings.page_size,
             max_pages=self._settings.max_pages_per_table,
@@ -202,7 +198,7 @@ class Engine:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = _CollectingPages(self, spec)
+        collector = CollectingPages(self, spec)
         async with asyncio.TaskGroup() as listing:
             await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
@@ -330,7 +326,7 @@ class Engine:
         self._metrics.table(name).errors += 1
         self._judge(error)
         if isinstance(exc, WaitTooLongError | NoProgress | RuleStop):
-            raise _TableStopped(str(exc)) from exc
+            raise TableStopped(str(exc)) from exc
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
@@ -412,93 +408,7 @@ class Engine:
         if verdict is Verdict.STOP_SYNC:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
-            raise _TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
-
-
-class _BridgePages:
-    """What a walk's pages go through: the engine's fetch, the bridge's slots."""
-
-    def __init__(self, engine: Engine) -> None:
-        self._engine = engine
-        if engine._bridge is None:
-            raise RuntimeError("an engine without a bridge can only fetch (the setup test); it cannot walk")
-        self._bridge = engine._bridge
-
-    async def reserve(self) -> Slot:
-        return await self._bridge.reserve()
-
-    async def fetch(
-        self, walk: Walk, number: int, request: PageRequest, slot: Slot, *, expect: int | None
-    ) -> Fetched | None:
-        try:
-            return await self._engine.fetch(walk, number, request, expect=expect)
-        except (SyncStopped, _TableStopped):
-            raise
-        except Exception as exc:  # ours (HIGH/CRITICAL by type), or a bug (CRITICAL with traceback)
-            self.lose(walk, number, slot, exc)
-            return None
-
-    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
-        self._engine.deliver(walk, number, fetched, slot, resume=resume)
-
-    def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
-        self._engine.lose(walk.spec.name, walk.unit, number, slot, error)
-
-    def put(self, message: LastPage | Replan) -> None:
-        self._bridge.put(message)
-
-
-class _NullSlot(Slot):
-    """A slot that holds nothing: pages read only to list a child table's parents never reach the bridge."""
-
-    def __init__(self) -> None:
-        self._done = True
-
-    def send(self, message: Any) -> None:
-        pass
-
-    def release(self) -> None:
-        pass
-
-
-class _CollectingPages(_BridgePages):
-    """Pages of a parent table read for a child table: their rows give the child's walks; nothing is written.
-    A lost parent page is recorded against the child table (its pass cannot complete without it)."""
-
-    def __init__(self, engine: Engine, child: TableSpec) -> None:
-        super().__init__(engine)
-        self._child = child
-        self.units: dict[str, dict[str, Any]] = {}
-        self.lost = False
-
-    async def reserve(self) -> Slot:
-        return _NullSlot()
-
-    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
-        for record in fetched.records:
-            try:
-                values = self._child.parent_values(record) if isinstance(record, dict) else None
-            except RecordError:
-                values = None
-            if values is None:
-                continue  # a parent row without its key cannot have children we can ask for
-            unit = unit_key(values)
-            self.units.setdefault(unit, values)
-
-    def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
-        self.lost = True
-        self._engine.lose(self._child.name, None, number, None, error)
-
-    def put(self, message: LastPage | Replan) -> None:
-        pass
-
-
-def unit_key(values: Mapping[str, Any]) -> str:
-    """A child walk's key in the state: the parent's value, or a JSON list of them (unambiguous, as "1" vs 1)."""
-    parts = list(values.values())
-    if len(parts) == 1 and isinstance(parts[0], int) and not isinstance(parts[0], bool):
-        return str(parts[0])
-    return json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, default=str)
+            raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

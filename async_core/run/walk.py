@@ -295,6 +295,8 @@ class Walk:
         """The request after page `number`, or None when it was the last."""
         facts, count = fetched.facts, len(fetched.records)
         if facts.next is not None:
+            if facts.next.url is None and self.paginator.sends_size():  # a cursor: the page size goes along
+                return PageRequest(params=facts.next.params + self._request(number + 1).params)
             return facts.next
         if facts.last or not self.paginator.addressable:
             return None

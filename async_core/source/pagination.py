@@ -176,15 +176,11 @@ def _link(target: Any, base: str, what: str) -> PageRequest | None:
     return PageRequest(url=urljoin(base, target))
 
 
-@dataclasses.dataclass(frozen=True)
-class JsonLink(Paginator):
-    """The next page's URL at `next_path` in the body (relative URLs are resolved against the page's URL);
-    null or missing ends the walk. The link is followed as given: it carries its own parameters."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class _Walked(Paginator):
+    """What the walked styles share: an optional page-size parameter on their requests."""
 
-    style: ClassVar[str] = "json_link"
-    next_path: str = "next"
     size_param: str | None = None
-    total_path: str = ""
     page_size: int | None = None
     max_page_size: int | None = None
 
@@ -193,6 +189,16 @@ class JsonLink(Paginator):
 
     def request(self, number: int, size: int) -> PageRequest:
         return PageRequest(params=_size_params(self.size_param, size))
+
+
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class JsonLink(_Walked):
+    """The next page's URL at `next_path` in the body (relative URLs are resolved against the page's URL);
+    null or missing ends the walk. The link is followed as given: it carries its own parameters."""
+
+    style: ClassVar[str] = "json_link"
+    next_path: str = "next"
+    total_path: str = ""
 
     def read(self, body: Any, headers: Mapping[str, str], links: Mapping[str, str], url: str) -> PageFacts:
         following = _link(dig(body, compile_path(self.next_path)), url, f"the next link {self.next_path!r}")
@@ -200,43 +206,26 @@ class JsonLink(Paginator):
         return PageFacts(total_items=total, next=following, last=following is None)
 
 
-@dataclasses.dataclass(frozen=True)
-class HeaderLink(Paginator):
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class HeaderLink(_Walked):
     """The Link header's rel="next"; a page without it is the last."""
 
     style: ClassVar[str] = "header_link"
-    size_param: str | None = None
-    page_size: int | None = None
-    max_page_size: int | None = None
-
-    def sends_size(self) -> bool:
-        return self.size_param is not None
-
-    def request(self, number: int, size: int) -> PageRequest:
-        return PageRequest(params=_size_params(self.size_param, size))
 
     def read(self, body: Any, headers: Mapping[str, str], links: Mapping[str, str], url: str) -> PageFacts:
         following = _link(links.get("next"), url, 'the Link rel="next"')
         return PageFacts(next=following, last=following is None)
 
 
-@dataclasses.dataclass(frozen=True)
-class Cursor(Paginator):
-    """A token at `cursor_path` in the body, sent back as `cursor_param`; null, "" or missing ends the walk.
-    The table's parameters go with every request (an incremental cursor may say: on the first only)."""
+@dataclasses.dataclass(frozen=True, kw_only=True)
+class Cursor(_Walked):
+    """A token at `cursor_path` in the body, sent back as `cursor_param` (with the page size, if any); null, ""
+    or missing ends the walk. The table's parameters go with every request (an incremental cursor may say: on
+    the first only)."""
 
     style: ClassVar[str] = "cursor"
     cursor_path: str = "next_cursor"
     cursor_param: str = "cursor"
-    size_param: str | None = None
-    page_size: int | None = None
-    max_page_size: int | None = None
-
-    def sends_size(self) -> bool:
-        return self.size_param is not None
-
-    def request(self, number: int, size: int) -> PageRequest:
-        return PageRequest(params=_size_params(self.size_param, size))
 
     def read(self, body: Any, headers: Mapping[str, str], links: Mapping[str, str], url: str) -> PageFacts:
         token = dig(body, compile_path(self.cursor_path))

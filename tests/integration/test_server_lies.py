@@ -144,7 +144,7 @@ def test_page_size_zero_pages_a_cursor_table_normally(monkeypatch: Any) -> None:
         result = sync(url, sink, page_size="0")
     assert sink.ids("t") == list(range(1, 251))
     assert result.status == "succeeded"
-    assert queries(seen.requests)[:2] == ["limit=100", "cursor=100"]
+    assert queries(seen.requests)[:2] == ["limit=100", "cursor=100&limit=100"]  # the page size goes with the cursor
 
 
 def test_page_size_zero_still_fetches_a_json_server_collection_in_one_request(monkeypatch: Any) -> None:
