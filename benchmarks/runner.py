@@ -411,6 +411,7 @@ class Benchmark:
             "server_cpu_seconds": None if server_cpu is None or after is None else after - server_cpu,
             **result,
         }
+        run["engine"] = cell.engine  # the cell's label (e.g. async-adaptive), not the child's engine (async)
         stats.derive(run)
         self.runs.append(run)
         self.say(
