@@ -13,6 +13,7 @@ from typing import Any
 from aiohttp import web
 
 from async_core import StdLog, run_sync
+from async_core.settings import Settings
 from tests.devtools import pytest
 from tests.integration.servers import Handler, paged, rows, serve
 from tests.sinks import RecordingSink
@@ -206,8 +207,8 @@ def test_a_spent_retry_budget_defers_retries_instead_of_losing_pages() -> None:
 
 
 def test_an_outage_costs_the_threshold_the_in_flight_and_one_probe_per_recovery_timeout() -> None:
-    """1.5 s of 503s with failure_threshold 3 and recovery 0.5 s: the server sees at most 3 + in flight + probes,
-    then the sync completes with every row."""
+    """1.5 s of 503s with failure_threshold 3 and recovery 0.5 s: the server sees at most 3 + in flight + the
+    probes of each half-open period, then the sync completes with every row."""
     served = paged(rows("posts", 300))
     outage: dict[str, float] = {}
 
@@ -235,7 +236,8 @@ def test_an_outage_costs_the_threshold_the_in_flight_and_one_probe_per_recovery_
             max_delay="0.2",
         )
     during = [t for t in seen.times if outage["start"] <= t < outage["start"] + 1.5]
-    probes = math.ceil(1.5 / 0.5) + 1
+    half_opens = math.ceil(1.5 / 0.5) + 1
+    probes = half_opens * Settings().breaker_half_open_probes  # each half-open lets that many through, together
     assert len(during) <= 3 + workers + probes
     assert sink.ids("posts") == list(range(1, 301))
     assert result.status == "succeeded"
