@@ -121,7 +121,9 @@ def test_an_outage_costs_a_bounded_number_of_requests_and_the_sync_completes_aft
     # The first opening, then one per half-open period whose probes failed; the last period closed it.
     assert 1 <= opens <= math.ceil(OUTAGE_SECONDS / 5) + 1
     assert opens <= probes <= 3 * opens
-    assert len(outage.refused) - probes <= 3 + 4  # before the breaker opened: the threshold and the in flight
+    # Before the breaker first opened: the threshold and the requests in flight; and at each reopening, requests
+    # that held a permit from the half-open period can still reach the server (seen once in 3.13: 11 > 7).
+    assert len(outage.refused) - probes <= 3 + 4 + 4 * (opens - 1)
     assert len(seen.requests) == PAGES + 1 + len(outage.refused)
 
 
