@@ -67,7 +67,7 @@ class Settings:
     breaker_half_open_probes: int = 3  # requests let through after recovery_timeout, judged together
     concurrency: LimitMode = LimitMode.ADAPTIVE  # adaptive: between 1 and max_workers; fixed: max_workers
     concurrency_initial: int = 8  # where the adaptive limit starts (at most max_workers); slow start from there
-    concurrency_latency_tolerance: float = 1.5  # recent latency over baseline that counts as a queue
+    concurrency_min_gain_percent: float = 3.0  # the throughput a larger limit must add to be kept
     playground_capacity: int = 0  # requests the embedded playground serves at once before it slows; 0 = unbounded
 
     # The source's own keys (credentials, options), by name: never printed.
@@ -210,7 +210,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "breaker_half_open_probes": _integer(1, 100),
     "concurrency": _choice(LimitMode, tuple(m.value for m in LimitMode)),
     "concurrency_initial": _integer(1, 512),
-    "concurrency_latency_tolerance": _number(1.0, 100.0, low_open=True),
+    "concurrency_min_gain_percent": _number(0.0, 50.0, low_open=True),
     "playground_capacity": _integer(0, 100_000),
 }
 

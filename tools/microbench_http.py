@@ -34,21 +34,19 @@ async def semaphore(n: int) -> None:
 
 async def limit_only(n: int, mode: LimitMode = LimitMode.ADAPTIVE) -> None:
     limit = ConcurrencyLimit(maximum=64, initial=64, mode=mode)
-    for i in range(n):
-        epoch = await limit.acquire()
-        limit.release(epoch, Signal.OK, 0.010 + (i % 7) * 0.0001)
+    for _ in range(n):
+        ticket = await limit.acquire()
+        limit.release(ticket, Signal.OK)
 
 
 async def attempt_bookkeeping(n: int) -> None:
     """Everything `ApiClient._attempt` adds around a request: limit, breaker permit, signal, headers check."""
     limit = ConcurrencyLimit(maximum=64, initial=64)
     breaker = CircuitBreaker()
-    for i in range(n):
-        epoch = await limit.acquire()
+    for _ in range(n):
+        ticket = await limit.acquire()
         permit = await breaker.acquire()
-        started = time.monotonic()
         signal = classify(None)
-        latency = time.monotonic() - started + 0.010 + (i % 7) * 0.0001
         if has_rate_headers(HEADERS):
             raise AssertionError("no rate headers here")
         if signal in BREAKER_SUCCESSES:
@@ -56,7 +54,7 @@ async def attempt_bookkeeping(n: int) -> None:
         elif signal in BREAKER_FAILURES:
             permit.failure()
         permit.release()
-        limit.release(epoch, signal, latency)
+        limit.release(ticket, signal)
 
 
 def best_of(runs: int, n: int, body: Callable[[int], Coroutine[Any, Any, None]]) -> float:

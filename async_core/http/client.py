@@ -116,7 +116,7 @@ class ApiClient:
             maximum=settings.max_workers,
             initial=settings.concurrency_initial,
             mode=settings.concurrency,
-            latency_tolerance=settings.concurrency_latency_tolerance,
+            min_gain=settings.concurrency_min_gain_percent / 100,
             on_change=metrics.concurrency.record,
         )
         metrics.concurrency.mode = settings.concurrency.value
@@ -237,9 +237,8 @@ class ApiClient:
         comes before the limiter, so that requests held by a pause leave at the limiter's pace when it ends.
         """
         limit = self.limit
-        epoch = await limit.acquire()
+        ticket = await limit.acquire()
         signal = Signal.NONE
-        latency = 0.0
         try:
             while True:
                 waited = await self.gate.wait()
@@ -257,7 +256,6 @@ class ApiClient:
             metrics = self._metrics
             metrics.requests += 1
             metrics.in_flight += 1
-            started = time.monotonic()
             try:
                 async with asyncio.timeout(self._settings.api_timeout_seconds):
                     response = await self._exchange(request, judged)
@@ -269,7 +267,6 @@ class ApiClient:
                 raise
             else:
                 signal = Signal.OK
-                latency = time.monotonic() - started
                 if has_rate_headers(response.headers):
                     self._learn_quota(response.headers)
                 return response
@@ -281,10 +278,8 @@ class ApiClient:
                     elif signal in BREAKER_FAILURES:
                         permit.failure()
                     permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
-                if signal is Signal.REFUSED:
-                    latency = time.monotonic() - started
         finally:
-            limit.release(epoch, signal, latency)
+            limit.release(ticket, signal)
 
     def _learn_quota(self, headers: Mapping[str, str]) -> None:
         """A successful response that speaks of the server's quota: a spent one closes the gate until its reset

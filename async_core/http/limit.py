@@ -1,41 +1,54 @@
 """The concurrency limit of one host: how many requests may be in flight at once, adapted to what the server takes.
 
 It replaces a fixed `asyncio.Semaphore(max_workers)`: `max_workers` becomes the ceiling, and in `adaptive` mode the
-limit moves between 1 and that ceiling on the signals of `http/signals.py`.
+limit moves between 1 and that ceiling. Two kinds of signal move it:
 
-The algorithm is TCP's congestion control (Reno's slow start and AIMD), with a latency guard in the manner of
-TCP Vegas and Netflix's Gradient limit:
+The server's explicit signals (http/signals.py), as TCP treats a loss:
+    THROTTLED (429, 503 with a wait hint)   limit × 0.5: the server said so
+    TIMEOUT, UNAVAILABLE (503 without a     limit × 0.5, but only while they are more than OVERLOAD_SHARE (25 %)
+    hint, 502, 504)                         of the last ~32 outcomes (an average of weight 1/32): a few at random
+                                            say the server is flaky, not overloaded, and halving on each would
+                                            sink the limit to ~2 on a server failing 10 % at random
+    the retry budget running out            limit × 0.9 (`overload`), once until another signal shrinks it
+A request that started before the last decrease cannot decrease again: a burst of 429s from one window of requests
+halves the limit once, not down to 1.
 
-    slow start       from `initial`, +1 per good response (the limit doubles every round trip) until the first
-                     decrease: a connector meets a healthy server at full speed within a few round trips
-    additive         afterwards +1/limit per good response: +1 per round trip, probing slowly for more
-    multiplicative   on THROTTLED (429, 503 with a wait hint): limit × 0.5 (the server said so, as a packet loss
-                     says so to TCP); on TIMEOUT and UNAVAILABLE (503 without
-                     a hint, 502, 504) the same, but only while they are more than OVERLOAD_SHARE (25 %) of the
-                     last ~32 outcomes (an average of weight 1/32): a few timeouts or 503s at random say the server
-                     is flaky, not overloaded, and halving on each would sink the limit to ~2 on a server failing
-                     10 % at random (TCP's trouble on lossy links); on rising latency, and when the retry budget
-                     runs out: limit × 0.9 (noisier or derived signals, so a gentler step)
-    one per window   a request that started before the last decrease cannot decrease again: a burst of 429s
-                     from one window of requests halves the limit once, not down to 1
+Throughput, measured: the limit is worth raising only while more requests in flight bring more answers per second.
+Past a server's knee every extra request only waits in a queue (latency rises, throughput does not), and on a
+server that thrashes it slows all the others (throughput falls). So the limit climbs a hill, measuring each step
+(http/throughput.py: one cohort of `limit` grants at a time, answers per second by Little's law, the first cohort
+after a change skipped):
 
-Rising latency: `recent` is an exponential average of the last ~10 good responses' latency (weight 0.1), and
-`baseline` the latency without a queue, TCP Vegas's BaseRTT: it follows lower samples (weight 0.05, robust to one
-fast outlier) and never higher ones, so it cannot drift up with the queue it is meant to detect, except at the
-minimum limit, where the client queues nothing and a server that became slower for good is learnt again. The
-server is queueing when recent > latency_tolerance · baseline and recent − baseline > LATENCY_NOISE_SECONDS (5 ms:
-the jitter of a loaded event loop is not a queue); after such a decrease `recent` restarts from the baseline, so
-the smaller window is judged on its own samples. The default
-tolerance, 1.5, is Netflix's Gradient2 default. The limit grows only while it is in use
-(never past twice the most requests in flight at once since the last decrease), so an idle connector does not
-claim a limit it never tested.
+    slow start   from `initial`, the limit doubles after each cohort (of half a limit) whose throughput is
+                 SLOW_START_GAIN (10 %) above the last limit's; a cohort that gains less is measured once more
+                 (unless it lost CLEAR_LOSS, 10 %), and then the limit goes back to the last one that paid (if it
+                 lost throughput) or stays, and slow start ends
+    hold         HOLD_WINDOWS (3) cohorts at the limit; the best of them is the reference, and their spread (best
+                 minus worst, over best) is the noise
+    probe        one step away from the limit, up and down in turn, for PROBE_WINDOWS (2) cohorts (one if it
+                 loses CLEAR_LOSS); the step starts at 25 % of the limit (at least one request), doubles after a
+                 probe that is kept (up to 50 %) and halves after one that is not. A probe is kept only if it beats
+                 the reference by `min_gain` (3 %) and by the noise, whichever is more: a gain within the noise of
+                 the measurement is no gain. A kept probe is followed at once by another the same way; else the
+                 limit goes back, and the next hold and probe follow
+                     up    more requests that pay for themselves
+                     down  more answers with fewer requests: the limit was past a thrashing server's knee, or the
+                           server has less room than before
 
-Why AIMD and not Gradient2 or Vegas alone: the signals a REST API sends are mostly explicit (429, 503,
-Retry-After, RateLimit headers), and AIMD reacts to them directly and provably converges (Chiu and Jain, 1989);
-latency alone is a noisy signal on a shared 2-core machine, so it only gives the gentler step.
+Why not a latency threshold (TCP Vegas, Netflix's Gradient2) or AIMD's saw-tooth: latency is not the cost. On two
+cores a clean server's latency triples from 16 to 256 requests in flight while its throughput still grows by half,
+so a latency threshold stops far too early (measured: 580 against 1,510 answers per second at 256 workers); and
+past a thrashing server's knee (the embedded playground's capacity model doubles the latency at 1.25 × its
+capacity) a saw-tooth that probes 10 % over the knee on every cycle loses a fifth of the throughput (measured: AIMD
+settled at 35 to 39 against a capacity of 32, 0.82 × the best fixed setting). Throughput is what a sync wants;
+probing for it costs a step away from a measured limit, for two cohorts in every five or so.
 
-`fixed` mode is the semaphore of old: always `maximum`. The cost per request is one comparison on acquire and a
-few float operations on release; a future is allocated only when a request has to wait for a slot.
+The limit grows (in slow start or by a probe) only while it is in use: a cohort in which the limit was never full
+does not probe at all, so an idle connector does not claim a limit it never tested, nor give up one it will need
+when the next table fans out.
+
+`fixed` mode is the semaphore of old: always `maximum`. The cost per request in `adaptive` mode is two readings of
+the clock and a few integer and float operations; a future is allocated only when a request has to wait for a slot.
 """
 
 from __future__ import annotations
@@ -44,55 +57,82 @@ import asyncio
 import collections
 import contextlib
 import enum
+import math
+import time
 from collections.abc import Callable
 
 from async_core.http.signals import OVERLOAD, Signal
+from async_core.http.throughput import Measurement, ThroughputMeter
 
 THROTTLE_BACKOFF = 0.5
-LATENCY_BACKOFF = 0.9
-RECENT_WEIGHT = 0.1
-BASELINE_WEIGHT = 0.05
-LATENCY_NOISE_SECONDS = 0.005
+BUDGET_BACKOFF = 0.9
 OVERLOAD_WEIGHT = 1 / 32
 OVERLOAD_SHARE = 0.25
+MIN_WINDOW = 8
+SLOW_START_GAIN = 0.1
+SLOW_START_WINDOWS = 2
+SLOW_START_LATENCY = 3.0  # slow start ends when the latency reaches this multiple of the fastest (TCP's HyStart)
+HOLD_WINDOWS = 3
+MAX_HOLD_WINDOWS = 32
+PROBE_WINDOWS = 2
+CLEAR_LOSS = 0.1
+FIRST_STEP = 0.125
+MAX_STEP = 0.5
+DOWN_SHARE = 1 / 3  # a probe down is kept if it loses less than this share of min_gain
 
 
 class LimitMode(enum.StrEnum):
     """How the concurrency limit behaves."""
 
-    ADAPTIVE = "adaptive"  # between 1 and max_workers, on the server's signals
+    ADAPTIVE = "adaptive"  # between 1 and max_workers, on the server's signals and the measured throughput
     FIXED = "fixed"  # always max_workers
+
+
+class _Phase(enum.Enum):
+    SLOW_START = "slow start"
+    HOLD = "hold"
+    PROBE = "probe"
 
 
 class ConcurrencyLimit:
     """A semaphore whose size follows the server (see the module docstring).
 
-        `ConcurrencyLimit(*, maximum, initial=8, minimum=1, mode=ADAPTIVE, latency_tolerance=1.5, on_change=None)`:
-        the limit starts at min(initial, maximum) (at `maximum` in FIXED mode) and stays in [minimum, maximum];
-        `on_change(limit)` is called with the new (fractional) limit each time its whole part changes.
+        `ConcurrencyLimit(*, maximum, initial=8, minimum=1, mode=ADAPTIVE, min_gain=0.03, on_change=None,
+        clock=time.monotonic)`: the limit starts at min(initial, maximum) (at `maximum` in FIXED mode) and stays in
+        [minimum, maximum]; `on_change(limit)` is called with the new limit each time it changes.
 
-            epoch = await limit.acquire()          # waits while `in_flight` >= the limit
+            ticket = await limit.acquire()         # waits while `in_flight` >= the limit
             ... the request ...
-            limit.release(epoch, signal, latency)  # always, in a finally (Signal.NONE when it says nothing)
+            limit.release(ticket, signal)          # always, in a finally (Signal.NONE when it says nothing)
+
+    A ticket is the time the slot was granted: it tells how long the slot was held, and whether the request
+    started before the limit last decreased.
 
     Single event loop only.
     """
 
     __slots__ = (
-        "_baseline",
-        "_epoch",
+        "_budget_mark",
+        "_decreased_at",
+        "_decreases",
+        "_fastest",
+        "_gain",
+        "_hold_for",
         "_in_flight",
         "_limit",
+        "_measured",
+        "_meter",
         "_on_change",
-        "_overload_epoch",
         "_overload_share",
-        "_peak",
-        "_recent",
-        "_size",
-        "_slow_start",
+        "_phase",
+        "_probe_from",
+        "_probe_up",
+        "_reference",
+        "_slow_start_from",
+        "_step",
         "_waiters",
-        "latency_tolerance",
         "maximum",
+        "min_gain",
         "minimum",
         "mode",
     )
@@ -104,59 +144,65 @@ class ConcurrencyLimit:
         initial: int = 8,
         minimum: int = 1,
         mode: LimitMode = LimitMode.ADAPTIVE,
-        latency_tolerance: float = 1.5,
+        min_gain: float = 0.03,
         on_change: Callable[[float], None] | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if not 1 <= minimum <= maximum:
             raise ValueError(f"expected 1 <= minimum <= maximum, got minimum={minimum}, maximum={maximum}")
         if initial < 1:
             raise ValueError(f"initial must be >= 1, got {initial}")
-        if latency_tolerance <= 1:
-            raise ValueError(f"latency_tolerance must be > 1, got {latency_tolerance}")
+        if not 0 < min_gain < 1:
+            raise ValueError(f"min_gain must be > 0 and < 1, got {min_gain}")
         self.maximum = maximum
         self.minimum = minimum
         self.mode = LimitMode(mode)
-        self.latency_tolerance = latency_tolerance
+        self.min_gain = min_gain
         start = maximum if self.mode is LimitMode.FIXED else max(minimum, min(initial, maximum))
-        self._limit = float(start)
-        self._size = start  # the whole part of the limit: slots that may be in flight
+        self._limit = start
         self._in_flight = 0
-        self._peak = 0  # the most in flight at once since the last decrease
-        self._epoch = 0  # counts the decreases
-        self._overload_epoch = -1  # the epoch the last `overload` call produced
+        self._phase = _Phase.SLOW_START
+        self._meter = ThroughputMeter(clock, size=self._window_size(start), limit=start)
+        self._decreased_at = -math.inf  # when the limit last decreased: earlier tickets cannot decrease it again
+        self._decreases = 0
+        self._budget_mark = -1  # `_decreases` when the retry budget last shrank the limit
         self._overload_share = 0.0  # the share of TIMEOUT and UNAVAILABLE among recent outcomes (~32)
-        self._slow_start = True
-        self._recent = 0.0
-        self._baseline = 0.0
-        self._waiters: collections.deque[asyncio.Future[int]] = collections.deque()
+        self._fastest = 0.0  # the lowest latency of a cohort in slow start
+        self._slow_start_from: tuple[int, float] | None = None  # the limit before the last doubling, its throughput
+        self._measured: list[float] = []  # the throughputs of this phase's cohorts
+        self._reference = 0.0  # the throughput of the held limit
+        self._gain = min_gain  # the gain a probe must bring to be kept
+        self._hold_for = HOLD_WINDOWS  # cohorts to hold before the next probe
+        self._probe_from = start  # the held limit a probe started from
+        self._probe_up = True  # the direction of the next probe
+        self._step = FIRST_STEP
+        self._waiters: collections.deque[asyncio.Future[float]] = collections.deque()
         self._on_change = on_change
         if on_change is not None:
-            on_change(self._limit)
+            on_change(start)
 
     def __repr__(self) -> str:
         return (
-            f"<ConcurrencyLimit {self.mode.value} {self._limit:.1f} in [{self.minimum}, {self.maximum}], "
-            f"{self._in_flight} in flight, {len(self._waiters)} waiting, recent {self._recent * 1000:.1f} ms, "
-            f"baseline {self._baseline * 1000:.1f} ms>"
+            f"<ConcurrencyLimit {self.mode.value} {self._limit} in [{self.minimum}, {self.maximum}], "
+            f"{self._in_flight} in flight, {len(self._waiters)} waiting, {self._phase.value}, "
+            f"reference {self._reference:.0f}/s>"
         )
 
     @property
-    def limit(self) -> float:
-        """The current limit (fractional: it grows by 1/limit per response in congestion avoidance)."""
+    def limit(self) -> int:
+        """The current limit: the number of requests that may be in flight at once."""
         return self._limit
 
     @property
     def in_flight(self) -> int:
         return self._in_flight
 
-    async def acquire(self) -> int:
-        """Waits for a slot (FIFO); returns the epoch to hand back to `release`."""
-        if self._in_flight < self._size and not self._waiters:
+    async def acquire(self) -> float:
+        """Waits for a slot (FIFO); returns the ticket to hand back to `release`."""
+        if self._in_flight < self._limit and not self._waiters:
             self._in_flight += 1
-            if self._in_flight > self._peak:
-                self._peak = self._in_flight
-            return self._epoch
-        future: asyncio.Future[int] = asyncio.get_running_loop().create_future()
+            return self._meter.grant(self._in_flight) if self.mode is LimitMode.ADAPTIVE else 0.0
+        future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiters.append(future)
         try:
             return await future
@@ -169,76 +215,159 @@ class ConcurrencyLimit:
                     self._waiters.remove(future)
             raise
 
-    def release(self, epoch: int, signal: Signal, latency: float) -> None:
-        """Frees the slot and learns from the attempt: its signal and its latency in seconds (ignored unless OK or
-        REFUSED)."""
-        self._in_flight -= 1
+    def release(self, ticket: float, signal: Signal) -> None:
+        """Frees the slot and learns from the attempt's signal (and from how long it held the slot)."""
+        in_flight = self._in_flight
+        self._in_flight = in_flight - 1
         if self.mode is LimitMode.ADAPTIVE:
+            good = False
             if signal is Signal.THROTTLED:
-                self._decrease(epoch, THROTTLE_BACKOFF)
+                self._throttled(ticket)
             elif signal in OVERLOAD:  # TIMEOUT, UNAVAILABLE: overload only when they are a share, not a few
                 self._overload_share += (1.0 - self._overload_share) * OVERLOAD_WEIGHT
                 if self._overload_share > OVERLOAD_SHARE:
-                    self._decrease(epoch, THROTTLE_BACKOFF)
+                    self._throttled(ticket)
             else:
                 self._overload_share -= self._overload_share * OVERLOAD_WEIGHT
-                if signal is Signal.OK or signal is Signal.REFUSED:
-                    self._sample(epoch, latency)
+                good = signal is Signal.OK or signal is Signal.REFUSED
+            measurement = self._meter.release(ticket, in_flight, good)
+            if measurement is not None:
+                self._measure(measurement)
         if self._waiters:
             self._wake()
 
     def overload(self) -> None:
-        """A signal from outside an attempt (the retry budget ran out): shrink by the gentle step, at most once
+        """A signal from outside an attempt (the retry budget ran out): shrink by a gentle step, at most once
         until some other signal has shrunk the limit (the budget stays spent for a while; one step is the news,
         and the failures that spent it have already been judged on their own)."""
-        if self.mode is LimitMode.ADAPTIVE and self._overload_epoch != self._epoch:
-            self._decrease(self._epoch, LATENCY_BACKOFF)
-            self._overload_epoch = self._epoch
+        if self.mode is LimitMode.ADAPTIVE and self._budget_mark != self._decreases:
+            self._decrease(BUDGET_BACKOFF)
+            self._budget_mark = self._decreases
 
-    @property
-    def epoch(self) -> int:
-        return self._epoch
+    # -- the explicit signals
 
-    def _sample(self, epoch: int, latency: float) -> None:
-        baseline = self._baseline
-        if baseline == 0.0:
-            self._recent = self._baseline = baseline = latency
-        self._recent += (latency - self._recent) * RECENT_WEIGHT
-        if latency < baseline or self._limit <= self.minimum:
-            self._baseline = baseline + (latency - baseline) * BASELINE_WEIGHT
-        recent, baseline = self._recent, self._baseline
-        if recent > self.latency_tolerance * baseline and recent - baseline > LATENCY_NOISE_SECONDS:
-            self._recent = baseline  # judge the smaller window on its own samples (~10 of them), as Vegas per RTT
-            self._decrease(epoch, LATENCY_BACKOFF)
+    def _throttled(self, ticket: float) -> None:
+        if ticket >= self._decreased_at:  # else it started before the last decrease: that window was answered
+            self._decrease(THROTTLE_BACKOFF)
+
+    def _decrease(self, factor: float) -> None:
+        self._decreases += 1
+        self._hold_for = HOLD_WINDOWS
+        self._step = FIRST_STEP
+        self._decreased_at = self._meter.now()
+        self._hold(max(self.minimum, int(self._limit * factor)))
+
+    # -- the throughput
+
+    def _measure(self, measurement: Measurement) -> None:
+        throughput, in_use = measurement.throughput, measurement.in_use
+        phase = self._phase
+        if phase is _Phase.SLOW_START:
+            self._slow_start(measurement)
             return
+        measured = self._measured
+        measured.append(throughput)
+        if phase is _Phase.HOLD:
+            if throughput < self._reference * (1 - CLEAR_LOSS) and self._hold_for > HOLD_WINDOWS:
+                # Much less than the limit gave before: the server changed. Look again soon, below first.
+                self._hold_for = HOLD_WINDOWS
+                self._probe_up = False
+                self._step = max(self._step, FIRST_STEP)
+            if len(measured) >= self._hold_for:
+                # A probe must beat the best of the last few, by more than min_gain and by more than their
+                # spread: a gain within the noise of the measurement is no gain.
+                recent = measured[-HOLD_WINDOWS:]
+                best = max(recent)
+                self._reference = best
+                self._gain = max(self.min_gain, (best - min(recent)) / best)
+                self._probe(in_use)
+        elif len(measured) >= PROBE_WINDOWS or throughput < self._reference * (1 - CLEAR_LOSS):
+            self._judge_probe(sum(measured) / len(measured), in_use)  # (a clear loss needs no second cohort)
+
+    def _slow_start(self, measurement: Measurement) -> None:
+        if not measurement.in_use:
+            return  # the requests do not fill the limit yet (a sync's first pages): nothing to learn about it
+        throughput, latency = measurement.throughput, measurement.latency
+        measured = self._measured
+        measured.append(throughput)
+        if not self._fastest or latency < self._fastest:
+            self._fastest = latency
+        before = self._slow_start_from
+        if before is None or throughput >= before[1] * (1 + SLOW_START_GAIN):
+            if latency > self._fastest * SLOW_START_LATENCY and before is not None:
+                self._hold(before[0])  # it paid, but the server has begun to queue: climb on by probes
+            elif self._limit < self.maximum:
+                self._slow_start_from = (self._limit, throughput)
+                self._measured = []
+                self._set(min(self.maximum, self._limit * 2))
+            else:
+                self._hold(self._limit)
+            return
+        if len(measured) < SLOW_START_WINDOWS and throughput >= before[1] * (1 - CLEAR_LOSS):
+            return  # one cohort that did not pay (and lost little) may be noise: measure a second
+        if sum(measured) / len(measured) < before[1]:
+            self._hold(before[0])  # the doubling lost throughput: back to the limit that paid
+        else:
+            self._hold(self._limit)
+
+    def _probe(self, in_use: bool) -> None:
         limit = self._limit
-        if limit >= self.maximum or 2 * self._peak < limit:
-            return  # at the ceiling, or not using half of it: nothing learned about more
-        limit = limit + 1.0 if self._slow_start else limit + 1.0 / limit
-        self._set(min(float(self.maximum), limit))
+        if not in_use:
+            self._measured = []  # the requests do not fill the limit: nothing to learn, keep measuring
+            return
+        up = limit < self.maximum if limit <= self.minimum else self._probe_up and limit < self.maximum
+        if not up and limit <= self.minimum:
+            self._measured = []  # a limit of one at a ceiling of one
+            return
+        step = max(1, round(limit * self._step))
+        self._probe_up = up
+        self._probe_from = limit
+        self._phase = _Phase.PROBE
+        self._measured = []
+        self._set(min(self.maximum, limit + step) if up else max(self.minimum, limit - step))
 
-    def _decrease(self, epoch: int, factor: float) -> None:
-        if epoch != self._epoch:
-            return  # started before the last decrease: that window has already been answered
-        self._epoch += 1
-        self._slow_start = False
-        self._peak = self._in_flight
-        self._set(max(float(self.minimum), self._limit * factor))
+    def _judge_probe(self, throughput: float, in_use: bool) -> None:
+        reference = self._reference
+        if self._probe_up:
+            kept = in_use and throughput >= reference * (1 + self._gain)
+        else:  # as many answers with fewer requests: the rest only queued (or crowded a thrashing server)
+            kept = throughput >= reference * (1 - self.min_gain * DOWN_SHARE)
+        if kept:
+            self._hold_for = HOLD_WINDOWS
+            self._step = min(MAX_STEP, self._step * 2)
+            self._reference = throughput
+            self._probe(in_use)  # the same way again, from the kept limit
+            return
+        self._step = max(1 / self.maximum, self._step / 2)
+        self._hold_for = min(MAX_HOLD_WINDOWS, self._hold_for * 2)  # probe less often where probes find nothing
+        self._probe_up = not self._probe_up
+        self._hold(self._probe_from)
 
-    def _set(self, limit: float) -> None:
-        self._limit = limit
-        size = int(limit)
-        if size != self._size:
-            self._size = size
+    def _hold(self, limit: int) -> None:
+        self._phase = _Phase.HOLD
+        self._measured = []
+        self._set(limit)
+
+    def _window_size(self, limit: int) -> int:
+        """Grants per cohort: one round trip's worth (half in slow start), and at least MIN_WINDOW."""
+        return max(MIN_WINDOW, limit // 2 if self._phase is _Phase.SLOW_START else limit)
+
+    def _set(self, limit: int) -> None:
+        # What follows measures the new limit. In slow start from its first cohort, the doubling's burst: waiting
+        # for a second would slow the climb, and the latency guard stops a climb the burst misjudged.
+        self._meter.restart(self._window_size(limit), limit, skip=0 if self._phase is _Phase.SLOW_START else 1)
+        if limit != self._limit:
+            self._limit = limit
             if self._on_change is not None:
                 self._on_change(limit)
+            if self._waiters:
+                self._wake()
 
     def _wake(self) -> None:
         waiters = self._waiters
-        while waiters and self._in_flight < self._size:
+        adaptive = self.mode is LimitMode.ADAPTIVE
+        while waiters and self._in_flight < self._limit:
             future = waiters.popleft()
             if not future.done():
                 self._in_flight += 1
-                if self._in_flight > self._peak:
-                    self._peak = self._in_flight
-                future.set_result(self._epoch)
+                future.set_result(self._meter.grant(self._in_flight) if adaptive else 0.0)

@@ -1,20 +1,35 @@
-"""The adaptive concurrency limit, driven with injected signals and latencies (no clock, no server)."""
+"""The adaptive concurrency limit: its explicit signals driven by hand, its throughput search against servers
+simulated in virtual time (tests/unit/simulated_server.py: no clock, no sleep, no network)."""
 
 import asyncio
 
 from async_core.http.limit import ConcurrencyLimit, LimitMode
 from async_core.http.signals import Signal
 from tests.devtools import pytest
+from tests.unit.simulated_server import VirtualClock, capacity_latency, queue_latency, simulate
 
-MS = 0.001
+UNLIMITED = 10**9  # a server with no capacity bound: 50 ms whatever the load
 
 
-async def _round(limit: ConcurrencyLimit, signal: Signal = Signal.OK, latency: float = 10 * MS) -> int:
-    """Fill the limit, then settle every request with `signal` and `latency`; returns how many went."""
-    epochs = [await limit.acquire() for _ in range(int(limit.limit))]
-    for epoch in epochs:
-        limit.release(epoch, signal, latency)
-    return len(epochs)
+def clean(n: int) -> float:
+    return 0.05
+
+
+def refuses_above(k: int):  # type: ignore[no-untyped-def]
+    return lambda n: Signal.UNAVAILABLE if n > k else Signal.OK
+
+
+async def _round(limit: ConcurrencyLimit, signal: Signal = Signal.OK, clock: VirtualClock | None = None) -> int:
+    """Fill the limit, then settle every request with `signal` (10 ms later on `clock`); returns how many went."""
+    tickets = [await limit.acquire() for _ in range(limit.limit)]
+    if clock is not None:
+        clock.now += 0.01
+    for ticket in tickets:
+        limit.release(ticket, signal)
+    return len(tickets)
+
+
+# -- fixed mode, bounds, the semaphore
 
 
 async def test_fixed_mode_is_max_workers_whatever_happens() -> None:
@@ -22,25 +37,94 @@ async def test_fixed_mode_is_max_workers_whatever_happens() -> None:
     limit = ConcurrencyLimit(maximum=16, mode=LimitMode.FIXED)
     assert limit.limit == 16
     for signal in (Signal.THROTTLED, Signal.TIMEOUT, Signal.OK):
-        await _round(limit, signal, latency=1.0)
+        await _round(limit, signal)
     assert limit.limit == 16
 
 
-async def test_adaptive_starts_at_initial_and_slow_start_doubles_it_each_round() -> None:
-    """initial 4, maximum 64: 4, 8, 16, 32, 64, then stays at the ceiling."""
-    limit = ConcurrencyLimit(maximum=64, initial=4)
-    seen = [limit.limit]
-    for _ in range(5):
-        await _round(limit)
-        seen.append(limit.limit)
-    assert seen == [4, 8, 16, 32, 64, 64]
+def test_fixed_mode_is_max_workers_against_a_server_past_its_knee() -> None:
+    """fixed 256 against a capacity of 32: it stays at 256 (and the server is slow for it)."""
+    run = simulate(capacity_latency(32), mode=LimitMode.FIXED, requests=2_000)
+    assert {limit for _, limit in run.path} == {256}
 
 
-async def test_initial_above_the_maximum_starts_at_the_maximum() -> None:
-    """max_workers 3 (the default): the limit starts, and stays, at 3 on a healthy server."""
-    limit = ConcurrencyLimit(maximum=3, initial=8)
-    await _round(limit)
-    assert limit.limit == 3
+def test_initial_above_the_maximum_starts_at_the_maximum() -> None:
+    """max_workers 3 (the default), initial 8: the limit starts at 3, never exceeds it, and is at 3 for most of
+    the sync's second half (its probes below last a few round trips)."""
+    run = simulate(clean, maximum=3, initial=8, requests=3_000)
+    assert run.path[0] == (0.0, 3)
+    assert max(limit for _, limit in run.path) == 3
+    settled = run.limits_between(run.seconds / 2, run.seconds)
+    assert settled.count(3) >= 0.8 * len(settled)
+
+
+def test_bad_bounds_are_refused() -> None:
+    """minimum above maximum, initial 0, a gain of 0 or of 1: ValueError."""
+    for options in (
+        {"maximum": 2, "minimum": 3},
+        {"maximum": 2, "initial": 0},
+        {"maximum": 2, "min_gain": 0},
+        {"maximum": 2, "min_gain": 1},
+    ):
+        with pytest.raises(ValueError, match="must be|expected"):
+            ConcurrencyLimit(**options)  # type: ignore[arg-type]
+
+
+async def test_acquire_waits_in_order_when_the_limit_is_reached() -> None:
+    """Limit 2: the third and fourth acquirers wait, and go in order as slots free."""
+    limit = ConcurrencyLimit(maximum=2, mode=LimitMode.FIXED)
+    first, second = await limit.acquire(), await limit.acquire()
+    order: list[int] = []
+
+    async def waiter(i: int) -> None:
+        ticket = await limit.acquire()
+        order.append(i)
+        limit.release(ticket, Signal.NONE)
+
+    third = asyncio.create_task(waiter(3))
+    fourth = asyncio.create_task(waiter(4))
+    await asyncio.sleep(0)
+    assert order == []
+    assert limit.in_flight == 2
+    limit.release(first, Signal.NONE)
+    limit.release(second, Signal.NONE)
+    await asyncio.gather(third, fourth)
+    assert order == [3, 4]
+    assert limit.in_flight == 0
+
+
+async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
+    """A waiter cancelled while waiting, and one cancelled just after being granted: in_flight returns to 0."""
+    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
+    held = await limit.acquire()
+    waiting = asyncio.create_task(limit.acquire())
+    granted = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()
+    await asyncio.sleep(0)
+    limit.release(held, Signal.NONE)  # grants `granted`
+    granted.cancel()  # before it ran
+    await asyncio.gather(waiting, granted, return_exceptions=True)
+    assert limit.in_flight == 0
+    await limit.acquire()
+    assert limit.in_flight == 1
+
+
+async def test_a_waiter_cancelled_after_a_wake_up_skipped_it_leaves_nothing_behind() -> None:
+    """A waiter's future is cancelled, a release pops and skips it, then its task handles the cancellation."""
+    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
+    held = await limit.acquire()
+    waiting = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0)
+    waiting.cancel()  # cancels the future it awaits; the task has not run its handler yet
+    limit.release(held, Signal.NONE)  # pops the cancelled future
+    with pytest.raises(asyncio.CancelledError):
+        await waiting
+    assert limit.in_flight == 0
+    await limit.acquire()
+    assert limit.in_flight == 1
+
+
+# -- the explicit signals
 
 
 async def test_a_window_of_throttles_halves_the_limit_once() -> None:
@@ -64,141 +148,105 @@ async def test_each_overload_signal_halves_it_and_the_next_window_halves_again(s
 @pytest.mark.parametrize("signal", [Signal.FAILED, Signal.NONE])
 async def test_a_broken_response_or_our_own_refusal_does_not_move_it(signal: Signal) -> None:
     """500s and resets say the server is broken, not loaded; a refused origin says nothing."""
-    limit = ConcurrencyLimit(maximum=16, initial=8)
-    await _round(limit, signal)
+    clock = VirtualClock()
+    limit = ConcurrencyLimit(maximum=64, initial=8, clock=clock)
+    for _ in range(10):
+        await _round(limit, signal, clock)
     assert limit.limit == 8
 
 
-async def test_after_a_decrease_it_grows_by_one_per_round_trip() -> None:
-    """Halved to 8: each full round of good responses adds 8 · 1/limit, about 1."""
-    limit = ConcurrencyLimit(maximum=64, initial=16)
+async def test_a_spent_retry_budget_shrinks_it_by_a_tenth_once() -> None:
+    """overload(): 20 -> 18, and again only after another signal has shrunk it."""
+    limit = ConcurrencyLimit(maximum=64, initial=20)
+    limit.overload()
+    limit.overload()
+    assert limit.limit == 18
     await _round(limit, Signal.THROTTLED)
-    await _round(limit)
-    assert limit.limit == pytest.approx(8.96, abs=0.01)
-    for _ in range(5):
-        await _round(limit)
-    assert 12.5 < limit.limit < 13.5
-
-
-async def test_rising_latency_shrinks_it_gently() -> None:
-    """A steady 10 ms, then 40 ms: the limit goes down by 10 %, not half."""
-    seen: list[float] = []
-    limit = ConcurrencyLimit(maximum=32, initial=32, on_change=seen.append)
-    for _ in range(10):
-        await _round(limit, latency=10 * MS)
-    assert seen == [32]
-    await _round(limit, latency=40 * MS)
-    assert seen[1] == pytest.approx(28.8)
-
-
-async def test_latency_jitter_under_two_ms_is_not_congestion() -> None:
-    """0.5 ms then 1.5 ms (3x, but only 1 ms more): the limit stays."""
-    limit = ConcurrencyLimit(maximum=32, initial=32)
-    for _ in range(10):
-        await _round(limit, latency=0.5 * MS)
-    for _ in range(20):
-        await _round(limit, latency=1.5 * MS)
-    assert limit.limit == 32
-
-
-async def test_it_grows_only_while_at_least_half_of_it_is_used() -> None:
-    """One request at a time under a limit of 8: no growth, however many succeed."""
-    limit = ConcurrencyLimit(maximum=64, initial=8)
-    for _ in range(50):
-        limit.release(await limit.acquire(), Signal.OK, 10 * MS)
+    assert limit.limit == 9
+    limit.overload()
     assert limit.limit == 8
 
 
-async def test_a_capacity_bound_server_keeps_the_limit_in_a_band_around_its_capacity() -> None:
-    """A simulated server of capacity 32: 10 ms up to 32 in flight, then 10 ms · (1 + (n - 32) / 8), and 503s
-    above 64. From 8, with a ceiling of 256, the limit settles within ±30 % of 32 over 300 round trips."""
-    limit = ConcurrencyLimit(maximum=256, initial=8)
-    path = []
-    for _ in range(300):
-        n = int(limit.limit)
-        latency = 10 * MS * (1 + max(0, n - 32) / 8)
-        await _round(limit, Signal.UNAVAILABLE if n > 64 else Signal.OK, latency)
-        path.append(limit.limit)
-    settled = path[100:]
-    assert min(settled) >= 0.7 * 32, settled
-    assert max(settled) <= 1.3 * 32, settled
+def test_random_timeouts_and_503s_among_good_answers_do_not_sink_the_limit() -> None:
+    """One 503 in every 12 answers (8 %, spread out) from a server with no bound: the limit still climbs to its
+    ceiling of 64 and ends there."""
+    signals = iter(Signal.UNAVAILABLE if i % 12 == 0 else Signal.OK for i in range(10**6))
+    run = simulate(clean, maximum=64, requests=10_000, signal=lambda n: next(signals))
+    assert max(limit for _, limit in run.path) == 64
+    assert run.path[-1][1] >= 56
 
 
-async def test_acquire_waits_in_order_when_the_limit_is_reached() -> None:
-    """Limit 2: the third and fourth acquirers wait, and go in order as slots free."""
-    limit = ConcurrencyLimit(maximum=2, mode=LimitMode.FIXED)
-    first, second = await limit.acquire(), await limit.acquire()
-    order: list[int] = []
-
-    async def waiter(i: int) -> None:
-        epoch = await limit.acquire()
-        order.append(i)
-        limit.release(epoch, Signal.NONE, 0.0)
-
-    third = asyncio.create_task(waiter(3))
-    fourth = asyncio.create_task(waiter(4))
-    await asyncio.sleep(0)
-    assert order == []
-    assert limit.in_flight == 2
-    limit.release(first, Signal.NONE, 0.0)
-    limit.release(second, Signal.NONE, 0.0)
-    await asyncio.gather(third, fourth)
-    assert order == [3, 4]
-    assert limit.in_flight == 0
+# -- the throughput search
 
 
-async def test_a_cancelled_waiter_leaves_no_slot_taken() -> None:
-    """A waiter cancelled while waiting, and one cancelled just after being granted: in_flight returns to 0."""
-    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
-    held = await limit.acquire()
-    waiting = asyncio.create_task(limit.acquire())
-    granted = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0)
-    waiting.cancel()
-    await asyncio.sleep(0)
-    limit.release(held, Signal.NONE, 0.0)  # grants `granted`
-    granted.cancel()  # before it ran
-    await asyncio.gather(waiting, granted, return_exceptions=True)
-    assert limit.in_flight == 0
-    assert await limit.acquire() == 0
+def test_slow_start_doubles_the_limit_while_throughput_follows() -> None:
+    """A server with no bound: 8, 16, 32, 64, 128, 256, each about one round trip (50 ms) apart, and 256 within
+    half a second."""
+    run = simulate(clean, maximum=256, requests=5_000)
+    limits = [limit for _, limit in run.path]
+    assert limits[:6] == [8, 16, 32, 64, 128, 256]
+    assert run.path[5][0] < 0.5
 
 
-async def test_on_change_sees_each_whole_step() -> None:
-    """The hook gets the start and every change of the whole part of the limit."""
+def test_it_grows_only_while_the_limit_is_in_use() -> None:
+    """One request at a time under a limit of 8: it never changes, however many succeed."""
+
+    async def one_at_a_time() -> ConcurrencyLimit:
+        clock = VirtualClock()
+        limit = ConcurrencyLimit(maximum=64, initial=8, clock=clock)
+        for _ in range(500):
+            ticket = await limit.acquire()
+            clock.now += 0.01
+            limit.release(ticket, Signal.OK)
+        return limit
+
+    assert asyncio.run(one_at_a_time()).limit == 8
+
+
+@pytest.mark.parametrize("jitter", [0.0, 0.05, 0.2])
+def test_against_a_server_that_thrashes_past_its_capacity_it_finds_the_capacity(jitter: float) -> None:
+    """The playground's capacity model, K = 32 (twice the latency at 40, 503 above 64), max_workers 256: the limit
+    spends the second half of the sync within ±15 % of 32 and delivers at least 0.95 × fixed 32's throughput."""
+    latency, signal = capacity_latency(32), refuses_above(64)
+    adaptive = simulate(latency, signal=signal, jitter=jitter)
+    best_fixed = simulate(latency, signal=signal, jitter=jitter, mode=LimitMode.FIXED, maximum=32)
+    settled = adaptive.limits_between(adaptive.seconds / 2, adaptive.seconds)
+    assert all(27 <= limit <= 37 for limit in settled), sorted(set(settled))
+    assert adaptive.throughput >= 0.95 * best_fixed.throughput
+
+
+def test_against_a_server_with_no_bound_it_stays_near_the_ceiling() -> None:
+    """No capacity bound, max_workers 256: at least 0.9 × fixed 256 (the climb costs the rest), and the limit
+    spends the second half of the sync within 10 % of 256."""
+    adaptive = simulate(clean, jitter=0.1)
+    fixed = simulate(clean, jitter=0.1, mode=LimitMode.FIXED)
+    assert adaptive.throughput >= 0.9 * fixed.throughput
+    assert min(adaptive.limits_between(adaptive.seconds / 2, adaptive.seconds)) >= 230
+
+
+def test_against_a_server_that_only_queues_it_comes_down_to_the_knee() -> None:
+    """A server answering at most 2,000 requests a second at 50 ms (its knee: 100 in flight), max_workers 256:
+    the limit leaves the queue, ending the sync between 90 and 140, with 0.95 × fixed 256's throughput."""
+    latency = queue_latency(2_000)
+    adaptive = simulate(latency, jitter=0.05)
+    fixed = simulate(latency, jitter=0.05, mode=LimitMode.FIXED)
+    assert adaptive.throughput >= 0.95 * fixed.throughput
+    assert all(90 <= limit <= 140 for limit in adaptive.limits_between(adaptive.seconds - 2, adaptive.seconds))
+
+
+def test_a_server_whose_capacity_halves_is_followed_down_and_back_up() -> None:
+    """Capacity 32, then 16 from 5 s: from 7 s later on the limit stays within ±25 % of 16. And 16, then 32 from
+    5 s: from 7 s later on it stays within ±25 % of 32."""
+    down = simulate(capacity_latency(32), requests=20_000, change_at=5.0, latency_after=capacity_latency(16))
+    assert all(12 <= limit <= 20 for limit in down.limits_between(12, down.seconds - 1)), down.path
+    up = simulate(capacity_latency(16), requests=20_000, change_at=5.0, latency_after=capacity_latency(32))
+    assert all(24 <= limit <= 40 for limit in up.limits_between(12, up.seconds - 1)), up.path
+
+
+async def test_on_change_sees_each_change() -> None:
+    """The hook gets the start and every change of the limit."""
     seen: list[float] = []
-    limit = ConcurrencyLimit(maximum=8, initial=2, on_change=seen.append)
-    await _round(limit)
+    clock = VirtualClock()
+    limit = ConcurrencyLimit(maximum=8, initial=2, on_change=seen.append, clock=clock)
     await _round(limit, Signal.THROTTLED)
-    assert seen == [2, 3, 4, 2]
-
-
-def test_bad_bounds_are_refused() -> None:
-    """minimum above maximum, initial 0, tolerance 1: ValueError."""
-    for options in ({"maximum": 2, "minimum": 3}, {"maximum": 2, "initial": 0}, {"maximum": 2, "latency_tolerance": 1}):
-        with pytest.raises(ValueError, match="must be|expected"):
-            ConcurrencyLimit(**options)  # type: ignore[arg-type]
-
-
-async def test_random_timeouts_and_503s_among_good_responses_do_not_sink_the_limit() -> None:
-    """One TIMEOUT or 503 in every 12 responses (8 %, spread out): the limit still reaches its ceiling of 16."""
-    limit = ConcurrencyLimit(maximum=16, initial=8)
-    signals = [Signal.TIMEOUT if i % 24 == 0 else Signal.UNAVAILABLE if i % 12 == 0 else Signal.OK for i in range(600)]
-    for signal in signals:
-        limit.release(await limit.acquire(), signal, 10 * MS)
-        if limit.limit < 16:
-            await _round(limit)
-    assert limit.limit == 16
-
-
-async def test_a_waiter_cancelled_after_a_wake_up_skipped_it_leaves_nothing_behind() -> None:
-    """A waiter's future is cancelled, a release pops and skips it, then its task handles the cancellation."""
-    limit = ConcurrencyLimit(maximum=1, mode=LimitMode.FIXED)
-    held = await limit.acquire()
-    waiting = asyncio.create_task(limit.acquire())
-    await asyncio.sleep(0)
-    waiting.cancel()  # cancels the future it awaits; the task has not run its handler yet
-    limit.release(held, Signal.NONE, 0.0)  # pops the cancelled future
-    with pytest.raises(asyncio.CancelledError):
-        await waiting
-    assert limit.in_flight == 0
-    assert await limit.acquire() == 0
+    assert seen == [2, 1]
