@@ -16,24 +16,26 @@ halves the limit once, not down to 1.
 Throughput, measured: the limit is worth raising only while more requests in flight bring more answers per second.
 Past a server's knee every extra request only waits in a queue (latency rises, throughput does not), and on a
 server that thrashes it slows all the others (throughput falls). So the limit climbs a hill, measuring each step
-(http/throughput.py: one cohort of `limit` grants at a time, answers per second by Little's law, the first cohort
-after a change skipped):
+(http/throughput.py: cohorts of one limit's worth of grants, answers per second by Little's law once the last of a
+cohort is back, the first cohort after a change skipped except in slow start):
 
     slow start   from `initial`, the limit doubles after each cohort (of half a limit) whose throughput is
-                 SLOW_START_GAIN (10 %) above the last limit's; a cohort that gains less is measured once more
-                 (unless it lost CLEAR_LOSS, 10 %), and then the limit goes back to the last one that paid (if it
-                 lost throughput) or stays, and slow start ends
-    hold         HOLD_WINDOWS (3) cohorts at the limit; the best of them is the reference, and their spread (best
-                 minus worst, over best) is the noise
+                 SLOW_START_GAIN (10 %) above the last limit's, unless its latency has reached SLOW_START_LATENCY
+                 (3) × the fastest seen (TCP's HyStart: the server queues; back to the last limit). A cohort that
+                 gains less is measured once more (unless it lost CLEAR_LOSS, 10 %); then the limit goes back to the
+                 last one that paid (if it lost throughput) or stays, and slow start ends
+    hold         at least HOLD_WINDOWS (3) cohorts at the limit; the best of the last three is the reference, and
+                 their spread (best minus worst, over best) the noise. After each probe that finds nothing the hold
+                 doubles, up to MAX_HOLD_WINDOWS (32); a cohort CLEAR_LOSS below the reference (the server changed)
+                 brings the next probe back soon, downwards first
     probe        one step away from the limit, up and down in turn, for PROBE_WINDOWS (2) cohorts (one if it
-                 loses CLEAR_LOSS); the step starts at 25 % of the limit (at least one request), doubles after a
-                 probe that is kept (up to 50 %) and halves after one that is not. A probe is kept only if it beats
-                 the reference by `min_gain` (3 %) and by the noise, whichever is more: a gain within the noise of
-                 the measurement is no gain. A kept probe is followed at once by another the same way; else the
-                 limit goes back, and the next hold and probe follow
-                     up    more requests that pay for themselves
-                     down  more answers with fewer requests: the limit was past a thrashing server's knee, or the
-                           server has less room than before
+                 loses CLEAR_LOSS); the step starts at FIRST_STEP (12.5 %) of the limit, at least one request,
+                 doubles after a probe that is kept (up to 50 %) and halves after one that is not. A kept probe is
+                 followed at once by another the same way; else the limit goes back
+                     up    kept if it beats the reference by `min_gain` (3 %) and by the noise, whichever is more:
+                           more requests that pay for themselves, beyond the noise of the measurement
+                     down  kept if it loses less than a third of `min_gain` against the reference: as many answers
+                           with fewer requests (the rest only queued, or crowded a thrashing server)
 
 Why not a latency threshold (TCP Vegas, Netflix's Gradient2) or AIMD's saw-tooth: latency is not the cost. On two
 cores a clean server's latency triples from 16 to 256 requests in flight while its throughput still grows by half,
@@ -41,7 +43,11 @@ so a latency threshold stops far too early (measured: 580 against 1,510 answers 
 past a thrashing server's knee (the embedded playground's capacity model doubles the latency at 1.25 × its
 capacity) a saw-tooth that probes 10 % over the knee on every cycle loses a fifth of the throughput (measured: AIMD
 settled at 35 to 39 against a capacity of 32, 0.82 × the best fixed setting). Throughput is what a sync wants;
-probing for it costs a step away from a measured limit, for two cohorts in every five or so.
+probing for it costs one step away from a measured limit, ever more rarely while the steps find nothing.
+
+What it gives up: on a server that only queues, a step down that loses nothing is kept, so the limit comes down to
+near the knee; but a step is judged on two cohorts, so a server whose throughput swings by more than the steps'
+effect (a noisy shared machine) keeps the limit where slow start left it, which is the safe side.
 
 The limit grows (in slow start or by a probe) only while it is in use: a cohort in which the limit was never full
 does not probe at all, so an idle connector does not claim a limit it never tested, nor give up one it will need
@@ -208,8 +214,9 @@ class ConcurrencyLimit:
             return await future
         except asyncio.CancelledError:
             if future.done() and not future.cancelled():
-                self._in_flight -= 1  # granted, then cancelled before it ran: give the slot on
-                self._wake()
+                # Granted, then cancelled before it ran: give the slot on, as a release that says nothing (its
+                # cohort waits for every request it granted).
+                self.release(future.result(), Signal.NONE)
             else:
                 with contextlib.suppress(ValueError):  # already popped (and skipped) by a wake-up
                     self._waiters.remove(future)

@@ -250,3 +250,24 @@ async def test_on_change_sees_each_change() -> None:
     limit = ConcurrencyLimit(maximum=8, initial=2, on_change=seen.append, clock=clock)
     await _round(limit, Signal.THROTTLED)
     assert seen == [2, 1]
+
+
+async def test_a_waiter_cancelled_after_its_grant_still_completes_its_cohort() -> None:
+    """A waiter is granted a slot and cancelled before it runs: its cohort must count it as done, or it would wait
+    for it forever (and two such cohorts would stop every measurement). White-box: no cohort is left waiting."""
+    clock = VirtualClock()
+    limit = ConcurrencyLimit(maximum=8, initial=8, clock=clock)
+    await _round(limit, clock=clock)  # slow start ends at the ceiling: holding, measuring cohorts of 8
+    tickets = [await limit.acquire() for _ in range(8)]
+    waiter = asyncio.create_task(limit.acquire())
+    await asyncio.sleep(0)
+    clock.now += 0.01
+    limit.release(tickets.pop(), Signal.OK)  # grants the waiter
+    waiter.cancel()
+    await asyncio.gather(waiter, return_exceptions=True)
+    for ticket in tickets:
+        limit.release(ticket, Signal.OK)
+    assert limit.in_flight == 0
+    meter = limit._meter
+    assert not meter._closed, [(cohort.granted, cohort.done) for cohort in meter._closed]
+    assert meter._forming is None or meter._forming.done == meter._forming.granted
