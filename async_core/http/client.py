@@ -239,10 +239,12 @@ class ApiClient:
         limit = self.limit
         ticket = await limit.acquire()
         signal = Signal.NONE
+        paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
             while True:
                 waited = await self.gate.wait()
                 if waited:
+                    paused = True
                     self._metrics.gate_waits += 1
                     self._metrics.gate_wait_seconds += waited
                 if self.pace is not None:
@@ -279,7 +281,7 @@ class ApiClient:
                         permit.failure()
                     permit.release()  # frees a probe slot whose outcome was not recorded (cancelled, throttled)
         finally:
-            limit.release(ticket, signal)
+            limit.release(ticket, signal, paused=paused)
 
     def _learn_quota(self, headers: Mapping[str, str]) -> None:
         """A successful response that speaks of the server's quota: a spent one closes the gate until its reset

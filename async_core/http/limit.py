@@ -4,11 +4,14 @@ It replaces a fixed `asyncio.Semaphore(max_workers)`: `max_workers` becomes the 
 limit moves between 1 and that ceiling. Two kinds of signal move it:
 
 The server's explicit signals (http/signals.py), as TCP treats a loss:
-    THROTTLED (429, 503 with a wait hint)   limit × 0.5: the server said so
+    THROTTLED (429, 503 with a wait hint)   limit × 0.5: the server said so; then one request is taken back per
+                                            good answer, up to the limit it throttled (TCP's slow start after a
+                                            loss): random 429s do not sink the limit for good
     TIMEOUT, UNAVAILABLE (503 without a     limit × 0.5, but only while they are more than OVERLOAD_SHARE (25 %)
     hint, 502, 504)                         of the last ~32 outcomes (an average of weight 1/32): a few at random
                                             say the server is flaky, not overloaded, and halving on each would
-                                            sink the limit to ~2 on a server failing 10 % at random
+                                            sink the limit to ~2 on a server failing 10 % at random; what follows
+                                            is measured, not taken back
     the retry budget running out            limit × 0.9 (`overload`), once until another signal shrinks it
 A request that started before the last decrease cannot decrease again: a burst of 429s from one window of requests
 halves the limit once, not down to 1.
@@ -17,25 +20,28 @@ Throughput, measured: the limit is worth raising only while more requests in fli
 Past a server's knee every extra request only waits in a queue (latency rises, throughput does not), and on a
 server that thrashes it slows all the others (throughput falls). So the limit climbs a hill, measuring each step
 (http/throughput.py: cohorts of one limit's worth of grants, answers per second by Little's law once the last of a
-cohort is back, the first cohort after a change skipped except in slow start):
+cohort is back; the cohort right after a change is skipped, it measures the change; a cohort that waited out a
+429's pause is dropped):
 
-    slow start   from `initial`, the limit doubles after each cohort (of half a limit) whose throughput is
-                 SLOW_START_GAIN (10 %) above the last limit's, unless its latency has reached SLOW_START_LATENCY
-                 (3) × the fastest seen (TCP's HyStart: the server queues; back to the last limit). A cohort that
-                 gains less is measured once more (unless it lost CLEAR_LOSS, 10 %); then the limit goes back to the
-                 last one that paid (if it lost throughput) or stays, and slow start ends
+    slow start   from `initial`, the limit doubles on each burst (its new slots, measured at once) whose latency
+                 is within SLOW_START_FLAT (1.5) × the fastest seen: no queue yet, so more requests can only bring
+                 more answers (TCP's HyStart watches the same). When two cohorts in a row are slower than that, a
+                 queue has begun: from then on each doubling is measured (two cohorts of a quarter limit, after its
+                 burst) and kept while it brings SLOW_START_GAIN (10 %) more throughput; one that loses CLEAR_LOSS
+                 (10 %) goes back, one in between stays, and slow start ends
     hold         at least HOLD_WINDOWS (3) cohorts at the limit; the best of the last three is the reference, and
                  their spread (best minus worst, over best) the noise. After each probe that finds nothing the hold
-                 doubles, up to MAX_HOLD_WINDOWS (32); a cohort CLEAR_LOSS below the reference (the server changed)
-                 brings the next probe back soon, downwards first
+                 doubles, up to MAX_HOLD_WINDOWS (32) limits' worth of requests; a cohort CLEAR_LOSS below the
+                 reference (the server changed) brings the next probe back soon, downwards first
     probe        one step away from the limit, up and down in turn, for PROBE_WINDOWS (2) cohorts (one if it
                  loses CLEAR_LOSS); the step starts at FIRST_STEP (12.5 %) of the limit, at least one request,
                  doubles after a probe that is kept (up to 50 %) and halves after one that is not. A kept probe is
                  followed at once by another the same way; else the limit goes back
                      up    kept if it beats the reference by `min_gain` (3 %) and by the noise, whichever is more:
                            more requests that pay for themselves, beyond the noise of the measurement
-                     down  kept if it loses less than a third of `min_gain` against the reference: as many answers
-                           with fewer requests (the rest only queued, or crowded a thrashing server)
+                     down  kept if it loses nothing against the reference: as many answers with fewer requests (the
+                           rest only queued, or crowded a thrashing server). Not below SMALLEST_PROBED_DOWN (4):
+                           a step down from a handful is a third of it
 
 Why not a latency threshold (TCP Vegas, Netflix's Gradient2) or AIMD's saw-tooth: latency is not the cost. On two
 cores a clean server's latency triples from 16 to 256 requests in flight while its throughput still grows by half,
@@ -77,14 +83,16 @@ OVERLOAD_SHARE = 0.25
 MIN_WINDOW = 8
 SLOW_START_GAIN = 0.1
 SLOW_START_WINDOWS = 2
-SLOW_START_LATENCY = 3.0  # slow start ends when the latency reaches this multiple of the fastest (TCP's HyStart)
+SLOW_START_FLAT = 1.5  # a burst within this multiple of the fastest latency doubles the limit unmeasured
 HOLD_WINDOWS = 3
 MAX_HOLD_WINDOWS = 32
+RECOVERY_ANSWERS = 1  # good answers per request taken back after the server asked for less: doubles per round trip
 PROBE_WINDOWS = 2
 CLEAR_LOSS = 0.1
 FIRST_STEP = 0.125
 MAX_STEP = 0.5
-DOWN_SHARE = 1 / 3  # a probe down is kept if it loses less than this share of min_gain
+SMALLEST_PROBED_DOWN = 4
+DOWN_SHARE = 0.0  # a probe down is kept if it loses less than this share of min_gain: nothing
 
 
 class LimitMode(enum.StrEnum):
@@ -118,7 +126,9 @@ class ConcurrencyLimit:
     """
 
     __slots__ = (
+        "_blind",
         "_budget_mark",
+        "_credit",
         "_decreased_at",
         "_decreases",
         "_fastest",
@@ -133,6 +143,7 @@ class ConcurrencyLimit:
         "_phase",
         "_probe_from",
         "_probe_up",
+        "_recover_to",
         "_reference",
         "_slow_start_from",
         "_step",
@@ -168,6 +179,7 @@ class ConcurrencyLimit:
         self._limit = start
         self._in_flight = 0
         self._phase = _Phase.SLOW_START
+        self._blind = True  # slow start doubles on the bursts' latency until a queue shows
         self._meter = ThroughputMeter(clock, size=self._window_size(start), limit=start)
         self._decreased_at = -math.inf  # when the limit last decreased: earlier tickets cannot decrease it again
         self._decreases = 0
@@ -181,6 +193,8 @@ class ConcurrencyLimit:
         self._hold_for = HOLD_WINDOWS  # cohorts to hold before the next probe
         self._probe_from = start  # the held limit a probe started from
         self._probe_up = True  # the direction of the next probe
+        self._recover_to = 0  # after the server asked for less: the limit to take back, a request per round trip
+        self._credit = 0  # good answers toward the next request taken back
         self._step = FIRST_STEP
         self._waiters: collections.deque[asyncio.Future[float]] = collections.deque()
         self._on_change = on_change
@@ -222,14 +236,15 @@ class ConcurrencyLimit:
                     self._waiters.remove(future)
             raise
 
-    def release(self, ticket: float, signal: Signal) -> None:
-        """Frees the slot and learns from the attempt's signal (and from how long it held the slot)."""
+    def release(self, ticket: float, signal: Signal, *, paused: bool = False) -> None:
+        """Frees the slot and learns from the attempt's signal (and from how long it held the slot, unless it
+        waited out a pause the server asked for: `paused`)."""
         in_flight = self._in_flight
         self._in_flight = in_flight - 1
         if self.mode is LimitMode.ADAPTIVE:
             good = False
             if signal is Signal.THROTTLED:
-                self._throttled(ticket)
+                self._throttled(ticket, asked=True)
             elif signal in OVERLOAD:  # TIMEOUT, UNAVAILABLE: overload only when they are a share, not a few
                 self._overload_share += (1.0 - self._overload_share) * OVERLOAD_WEIGHT
                 if self._overload_share > OVERLOAD_SHARE:
@@ -237,7 +252,9 @@ class ConcurrencyLimit:
             else:
                 self._overload_share -= self._overload_share * OVERLOAD_WEIGHT
                 good = signal is Signal.OK or signal is Signal.REFUSED
-            measurement = self._meter.release(ticket, in_flight, good)
+                if good and self._limit < self._recover_to:
+                    self._recover(ticket)
+            measurement = self._meter.release(ticket, in_flight, good, paused)
             if measurement is not None:
                 self._measure(measurement)
         if self._waiters:
@@ -253,16 +270,34 @@ class ConcurrencyLimit:
 
     # -- the explicit signals
 
-    def _throttled(self, ticket: float) -> None:
+    def _throttled(self, ticket: float, *, asked: bool = False) -> None:
         if ticket >= self._decreased_at:  # else it started before the last decrease: that window was answered
+            limit = self._limit
             self._decrease(THROTTLE_BACKOFF)
+            # The server asked (a 429, a 503 with a wait hint): give it half, then take back one request per
+            # round trip, up to where it asked (TCP's additive increase). A share of timeouts and 503s is
+            # overload instead: what follows is measured, not taken back.
+            self._recover_to = limit if asked else 0
 
     def _decrease(self, factor: float) -> None:
         self._decreases += 1
+        self._recover_to = self._credit = 0
         self._hold_for = HOLD_WINDOWS
         self._step = FIRST_STEP
+        self._probe_up = True  # the server asked for less; whether it takes more again is the next question
         self._decreased_at = self._meter.now()
         self._hold(max(self.minimum, int(self._limit * factor)))
+
+    def _recover(self, ticket: float) -> None:
+        if ticket < self._decreased_at:
+            return
+        self._credit += 1
+        if self._credit >= RECOVERY_ANSWERS:
+            self._credit = 0
+            limit = self._limit + 1
+            if limit >= self._recover_to:
+                self._recover_to = 0
+            self._hold(limit)
 
     # -- the throughput
 
@@ -280,7 +315,9 @@ class ConcurrencyLimit:
                 self._hold_for = HOLD_WINDOWS
                 self._probe_up = False
                 self._step = max(self._step, FIRST_STEP)
-            if len(measured) >= self._hold_for:
+            # Hold for `_hold_for` limits' worth of requests: at a small limit a cohort is MIN_WINDOW requests,
+            # more than one limit, so it takes fewer cohorts.
+            if len(measured) >= max(HOLD_WINDOWS, self._hold_for * self._limit // self._window_size(self._limit)):
                 # A probe must beat the best of the last few, by more than min_gain and by more than their
                 # spread: a gain within the noise of the measurement is no gain.
                 recent = measured[-HOLD_WINDOWS:]
@@ -295,27 +332,48 @@ class ConcurrencyLimit:
         if not measurement.in_use:
             return  # the requests do not fill the limit yet (a sync's first pages): nothing to learn about it
         throughput, latency = measurement.throughput, measurement.latency
+        limit = self._limit
+        if self._blind:
+            # Each doubling is judged by its own burst, at once: while its latency stays within
+            # SLOW_START_FLAT of the fastest cohort's, the server queues nothing, and more requests can only
+            # bring more answers (TCP's HyStart watches the same).
+            if not self._fastest or latency < self._fastest:
+                self._fastest = latency
+            if latency <= self._fastest * SLOW_START_FLAT:
+                if limit < self.maximum:
+                    self._measured = []
+                    self._slow_start_from = (limit, throughput)
+                    self._set(min(self.maximum, limit * 2))
+                else:
+                    self._hold(limit)
+                return
+            self._measured.append(latency)
+            if len(self._measured) < SLOW_START_WINDOWS:
+                return  # one slow burst may be the new connections' cost: judge the next cohort too
+            # A queue has begun: from here a doubling is measured once its transition has passed (the burst's
+            # requests met a server still filling up, and flatter the limit past a knee).
+            self._blind = False
+            self._measured = []
+            self._set(limit)
+            return
         measured = self._measured
         measured.append(throughput)
-        if not self._fastest or latency < self._fastest:
-            self._fastest = latency
-        before = self._slow_start_from
-        if before is None or throughput >= before[1] * (1 + SLOW_START_GAIN):
-            if latency > self._fastest * SLOW_START_LATENCY and before is not None:
-                self._hold(before[0])  # it paid, but the server has begun to queue: climb on by probes
-            elif self._limit < self.maximum:
-                self._slow_start_from = (self._limit, throughput)
-                self._measured = []
-                self._set(min(self.maximum, self._limit * 2))
-            else:
-                self._hold(self._limit)
+        if len(measured) < SLOW_START_WINDOWS:
             return
-        if len(measured) < SLOW_START_WINDOWS and throughput >= before[1] * (1 - CLEAR_LOSS):
-            return  # one cohort that did not pay (and lost little) may be noise: measure a second
-        if sum(measured) / len(measured) < before[1]:
+        mean = sum(measured) / len(measured)
+        before = self._slow_start_from
+        if before is None or mean >= before[1] * (1 + SLOW_START_GAIN):
+            if limit < self.maximum:
+                self._slow_start_from = (limit, mean)
+                self._measured = []
+                self._set(min(self.maximum, limit * 2))
+            else:
+                self._hold(limit)
+        elif mean < before[1] * (1 - CLEAR_LOSS):
             self._hold(before[0])  # the doubling lost throughput: back to the limit that paid
         else:
-            self._hold(self._limit)
+            self._probe_up = False  # it paid too little: stop here, and look below first
+            self._hold(limit)
 
     def _probe(self, in_use: bool) -> None:
         limit = self._limit
@@ -323,8 +381,10 @@ class ConcurrencyLimit:
             self._measured = []  # the requests do not fill the limit: nothing to learn, keep measuring
             return
         up = limit < self.maximum if limit <= self.minimum else self._probe_up and limit < self.maximum
-        if not up and limit <= self.minimum:
-            self._measured = []  # a limit of one at a ceiling of one
+        if not up and limit <= max(self.minimum, SMALLEST_PROBED_DOWN):
+            # A step down from a handful is a third of it, too dear to take often; a server that thrashes at
+            # three requests says so with its 503s and timeouts.
+            self._measured = []
             return
         step = max(1, round(limit * self._step))
         self._probe_up = up
@@ -356,13 +416,24 @@ class ConcurrencyLimit:
         self._set(limit)
 
     def _window_size(self, limit: int) -> int:
-        """Grants per cohort: one round trip's worth (half in slow start), and at least MIN_WINDOW."""
-        return max(MIN_WINDOW, limit // 2 if self._phase is _Phase.SLOW_START else limit)
+        """Grants per cohort: one round trip's worth (a quarter in slow start, to climb fast), and at least
+        MIN_WINDOW."""
+        if self._phase is _Phase.SLOW_START:
+            return max(MIN_WINDOW, limit // 2 if self._blind else limit // 4)
+        return max(MIN_WINDOW, limit)
 
     def _set(self, limit: int) -> None:
-        # What follows measures the new limit. In slow start from its first cohort, the doubling's burst: waiting
-        # for a second would slow the climb, and the latency guard stops a climb the burst misjudged.
-        self._meter.restart(self._window_size(limit), limit, skip=0 if self._phase is _Phase.SLOW_START else 1)
+        # What follows measures the new limit, once the change has passed: the first cohort, not measured, is
+        # the burst of new slots after a rise in slow start (so that the climb waits no longer than that), and a
+        # whole cohort otherwise.
+        size = self._window_size(limit)
+        if self._phase is _Phase.SLOW_START and self._blind:
+            skip = 0  # the burst is the measurement
+        elif self._phase is _Phase.SLOW_START:
+            skip = max(limit - self._limit, size)  # the burst of new slots, at least a cohort
+        else:
+            skip = size
+        self._meter.restart(size, limit, skip_size=skip)
         if limit != self._limit:
             self._limit = limit
             if self._on_change is not None:

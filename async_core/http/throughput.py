@@ -9,6 +9,10 @@ averaged over its good answers. That holds for any pattern of arrivals, where co
 time would see a train of requests as a burst, and it needs no span of time at all: one clock reading at each
 grant (the ticket) and one at each good answer.
 
+A cohort one of whose requests waited out a pause the server asked for (the shared wait gate, after a 429 or a
+Retry-After) measures the pause, not the limit: it is dropped. Waits the client imposes at a steady pace (the
+rate limiter, the server's announced quota) stay in: they are the throughput a sync gets.
+
 Cohorts overlap by one (the next forms while the last answers); a third waits, so a release looks at two at most.
 `restart` forgets them all: the limit changed, and what follows measures the new one, from its second cohort on.
 The first pays for the change itself: after a rise the new slots are granted at once (a burst the server meets
@@ -34,10 +38,12 @@ class Measurement(NamedTuple):
 
 
 class _Cohort:
-    __slots__ = ("answers", "done", "end", "granted", "held", "in_flight", "peak", "start")
+    __slots__ = ("answers", "done", "end", "granted", "held", "in_flight", "paused", "peak", "size", "skipped", "start")
 
-    def __init__(self, start: float) -> None:
+    def __init__(self, start: float, size: int, skipped: bool) -> None:
         self.start = start
+        self.size = size  # grants
+        self.skipped = skipped  # formed to be forgotten: the transition after a restart
         self.end = math.inf
         self.granted = 0
         self.done = 0  # released, whatever their outcome
@@ -45,6 +51,7 @@ class _Cohort:
         self.held = 0.0  # seconds the good answers held their slots
         self.in_flight = 0  # requests in flight at each good answer, summed
         self.peak = 0  # the most requests in flight at one of its grants
+        self.paused = False  # one of its requests waited out a pause the server asked for
 
 
 class ThroughputMeter:
@@ -52,7 +59,7 @@ class ThroughputMeter:
     `Measurement` when the release completes a cohort, else None. `restart(size, limit)` after each change of the
     limit; `in_flight` is the count including the request granted or released."""
 
-    __slots__ = ("_clock", "_closed", "_forming", "_last", "_limit", "_size", "_skip")
+    __slots__ = ("_clock", "_closed", "_forming", "_last", "_limit", "_size", "_skip_size")
 
     def __init__(self, clock: Callable[[], float], *, size: int, limit: int) -> None:
         self._clock = clock
@@ -61,14 +68,16 @@ class ThroughputMeter:
         self._forming: _Cohort | None = None
         self._size = size
         self._limit = limit
-        self._skip = 0  # cohorts still to complete before one is measured
+        self._skip_size = 0  # the size of the next cohort, to be skipped (0: none)
 
-    def restart(self, size: int, limit: int, *, skip: int = 1) -> None:
+    def restart(self, size: int, limit: int, *, skip_size: int | None = None) -> None:
+        """Forget every cohort; measure cohorts of `size` grants from now on, after one of `skip_size` (by
+        default `size`) that is not measured."""
         self._closed.clear()
         self._forming = None
         self._size = size
         self._limit = limit
-        self._skip = skip
+        self._skip_size = size if skip_size is None else skip_size
 
     def now(self) -> float:
         return self._clock()
@@ -82,17 +91,19 @@ class ThroughputMeter:
         if cohort is None:
             if len(self._closed) >= MAX_CLOSED:
                 return ticket
-            cohort = self._forming = _Cohort(ticket)
+            skip_size = self._skip_size
+            self._skip_size = 0
+            cohort = self._forming = _Cohort(ticket, skip_size or self._size, skip_size > 0)
         cohort.granted += 1
         if in_flight > cohort.peak:
             cohort.peak = in_flight
-        if cohort.granted >= self._size:
+        if cohort.granted >= cohort.size:
             cohort.end = ticket
             self._closed.append(cohort)
             self._forming = None
         return ticket
 
-    def release(self, ticket: float, in_flight: int, good: bool) -> Measurement | None:
+    def release(self, ticket: float, in_flight: int, good: bool, paused: bool = False) -> Measurement | None:
         cohort = self._forming
         if cohort is None or ticket < cohort.start:
             for cohort in self._closed:
@@ -101,6 +112,8 @@ class ThroughputMeter:
             else:
                 return None  # granted before the last restart, or while no cohort was forming
         cohort.done += 1
+        if paused:
+            cohort.paused = True
         if good:
             cohort.answers += 1
             cohort.held += self._clock() - ticket
@@ -108,9 +121,10 @@ class ThroughputMeter:
         if cohort.end == math.inf or cohort.done < cohort.granted:
             return None
         self._closed.remove(cohort)
-        if self._skip:
-            self._skip -= 1
+        if cohort.skipped:
             return None
-        if cohort.answers * 2 < cohort.granted or cohort.held <= 0:
-            return None  # mostly errors (the limit's other signals judge those), or no time passed
+        if cohort.answers * 2 < cohort.granted or cohort.held <= 0 or cohort.paused:
+            # Mostly errors (the limit's other signals judge those), or no time passed, or the time includes a
+            # pause the server asked for (a 429's Retry-After): none of it measures this limit.
+            return None
         return Measurement(cohort.in_flight / cohort.held, cohort.held / cohort.answers, cohort.peak + 1 >= self._limit)

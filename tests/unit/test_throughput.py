@@ -8,7 +8,7 @@ from tests.unit.simulated_server import VirtualClock
 def _meter(size: int = 4, limit: int = 4, skip: int = 0) -> tuple[ThroughputMeter, VirtualClock]:
     clock = VirtualClock(now=100.0)
     meter = ThroughputMeter(clock, size=size, limit=limit)
-    meter.restart(size, limit, skip=skip)
+    meter.restart(size, limit, skip_size=skip)
     return meter, clock
 
 
@@ -43,8 +43,8 @@ def test_fast_answers_do_not_close_a_cohort_without_its_slow_ones() -> None:
 
 
 def test_the_first_cohort_after_a_restart_is_skipped() -> None:
-    """restart() (skip 1): the first cohort is not measured, the second is."""
-    meter, clock = _meter(skip=1)
+    """restart() (skipping a cohort of 4): the first cohort is not measured, the second is."""
+    meter, clock = _meter(skip=4)
     results: list[Measurement | None] = []
     for _ in range(2):
         tickets = [meter.grant(4) for _ in range(4)]
@@ -59,7 +59,7 @@ def test_requests_granted_before_a_restart_do_not_count() -> None:
     """A request granted before restart() is released after it: ignored, and the new cohort is measured alone."""
     meter, clock = _meter()
     old = meter.grant(1)
-    meter.restart(4, 4, skip=0)
+    meter.restart(4, 4, skip_size=0)
     tickets = [meter.grant(4) for _ in range(4)]
     clock.now += 0.01
     assert meter.release(old, 5, True) is None
@@ -94,3 +94,15 @@ def test_a_limit_that_was_never_full_is_not_in_use() -> None:
         results = [meter.release(ticket, 4, True) for ticket in tickets]
         assert results[-1] is not None
         assert results[-1].in_use is in_use
+
+
+def test_the_skipped_cohort_may_have_its_own_size() -> None:
+    """restart(size 2, skip_size 6): the burst of 6 grants is skipped, then cohorts of 2 are measured."""
+    meter, clock = _meter(size=2, limit=8)
+    meter.restart(2, 8, skip_size=6)
+    burst = [meter.grant(8) for _ in range(6)]
+    cohort = [meter.grant(8) for _ in range(2)]
+    clock.now += 0.01
+    assert all(meter.release(ticket, 8, True) is None for ticket in burst)
+    assert meter.release(cohort[0], 8, True) is None
+    assert meter.release(cohort[1], 8, True) is not None
