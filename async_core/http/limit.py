@@ -86,13 +86,11 @@ SLOW_START_WINDOWS = 2
 SLOW_START_FLAT = 1.5  # a burst within this multiple of the fastest latency doubles the limit unmeasured
 HOLD_WINDOWS = 3
 MAX_HOLD_WINDOWS = 32
-RECOVERY_ANSWERS = 1  # good answers per request taken back after the server asked for less: doubles per round trip
 PROBE_WINDOWS = 2
 CLEAR_LOSS = 0.1
 FIRST_STEP = 0.125
 MAX_STEP = 0.5
 SMALLEST_PROBED_DOWN = 4
-DOWN_SHARE = 0.0  # a probe down is kept if it loses less than this share of min_gain: nothing
 
 
 class LimitMode(enum.StrEnum):
@@ -128,7 +126,6 @@ class ConcurrencyLimit:
     __slots__ = (
         "_blind",
         "_budget_mark",
-        "_credit",
         "_decreased_at",
         "_decreases",
         "_fastest",
@@ -193,8 +190,7 @@ class ConcurrencyLimit:
         self._hold_for = HOLD_WINDOWS  # cohorts to hold before the next probe
         self._probe_from = start  # the held limit a probe started from
         self._probe_up = True  # the direction of the next probe
-        self._recover_to = 0  # after the server asked for less: the limit to take back, a request per round trip
-        self._credit = 0  # good answers toward the next request taken back
+        self._recover_to = 0  # after the server asked for less: the limit to take back, a request per good answer
         self._step = FIRST_STEP
         self._waiters: collections.deque[asyncio.Future[float]] = collections.deque()
         self._on_change = on_change
@@ -275,13 +271,13 @@ class ConcurrencyLimit:
             limit = self._limit
             self._decrease(THROTTLE_BACKOFF)
             # The server asked (a 429, a 503 with a wait hint): give it half, then take back one request per
-            # round trip, up to where it asked (TCP's additive increase). A share of timeouts and 503s is
-            # overload instead: what follows is measured, not taken back.
+            # good answer (doubling per round trip, as TCP's slow start after a loss), up to where it asked. A
+            # share of timeouts and 503s is overload instead: what follows is measured, not taken back.
             self._recover_to = limit if asked else 0
 
     def _decrease(self, factor: float) -> None:
         self._decreases += 1
-        self._recover_to = self._credit = 0
+        self._recover_to = 0
         self._hold_for = HOLD_WINDOWS
         self._step = FIRST_STEP
         self._probe_up = True  # the server asked for less; whether it takes more again is the next question
@@ -289,11 +285,7 @@ class ConcurrencyLimit:
         self._hold(max(self.minimum, int(self._limit * factor)))
 
     def _recover(self, ticket: float) -> None:
-        if ticket < self._decreased_at:
-            return
-        self._credit += 1
-        if self._credit >= RECOVERY_ANSWERS:
-            self._credit = 0
+        if ticket >= self._decreased_at:  # an answer to a request sent at the halved limit
             limit = self._limit + 1
             if limit >= self._recover_to:
                 self._recover_to = 0
@@ -398,7 +390,7 @@ class ConcurrencyLimit:
         if self._probe_up:
             kept = in_use and throughput >= reference * (1 + self._gain)
         else:  # as many answers with fewer requests: the rest only queued (or crowded a thrashing server)
-            kept = throughput >= reference * (1 - self.min_gain * DOWN_SHARE)
+            kept = throughput >= reference
         if kept:
             self._hold_for = HOLD_WINDOWS
             self._step = min(MAX_STEP, self._step * 2)

@@ -120,17 +120,8 @@ def test_a_resume_link_on_a_base_url_that_moved_restarts_the_pass(monkeypatch: A
 # -- parent values in a child's path
 
 
-def test_a_parent_value_fills_one_path_segment_and_cannot_climb_the_path(monkeypatch: Any) -> None:
-    """A parent key "1/../../admin/secrets?" is percent-encoded into one segment: the child asks
-    /companies/1%2F..%2F..%2Fadmin%2Fsecrets%3F/departments, never /admin/secrets with the source's token."""
-
-    async def handler(request: web.Request) -> web.StreamResponse:
-        if request.path == "/companies":
-            return web.json_response([{"cid": "1"}, {"cid": "1/../../admin/secrets?"}])
-        if request.path == "/admin/secrets":
-            return web.json_response([{"id": 666}])
-        return web.json_response([{"id": 1}])
-
+def _declare_companies_and_departments(monkeypatch: Any) -> None:
+    """companies (key `cid`, a string) and their departments at /companies/{cid}/departments, behind bearer auth."""
     companies = TableSpec(
         name="companies", path="/companies", columns=(Column("cid", "cid", "STRING"),), primary_key=("cid",)
     )
@@ -142,6 +133,20 @@ def test_a_parent_value_fills_one_path_segment_and_cannot_climb_the_path(monkeyp
         parent=Parent("companies"),
     )
     declare(monkeypatch, companies, departments, auth=BearerAuth())
+
+
+def test_a_parent_value_fills_one_path_segment_and_cannot_climb_the_path(monkeypatch: Any) -> None:
+    """A parent key "1/../../admin/secrets?" is percent-encoded into one segment: the child asks
+    /companies/1%2F..%2F..%2Fadmin%2Fsecrets%3F/departments, never /admin/secrets with the source's token."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/companies":
+            return web.json_response([{"cid": "1"}, {"cid": "1/../../admin/secrets?"}])
+        if request.path == "/admin/secrets":
+            return web.json_response([{"id": 666}])
+        return web.json_response([{"id": 1}])
+
+    _declare_companies_and_departments(monkeypatch)
     with serve(handler) as (url, seen):
         sink = RecordingSink()
         result = sync(url, sink, tables="departments", bearer_token=SECRET)
@@ -165,16 +170,7 @@ def test_a_parent_value_of_dot_dot_cannot_climb_the_path(monkeypatch: Any) -> No
             return web.json_response([{"id": 666}])
         return web.json_response([{"id": 1}])
 
-    key = Column("cid", "cid", "STRING")
-    companies = TableSpec(name="companies", path="/companies", columns=(key,), primary_key=("cid",))
-    departments = TableSpec(
-        name="departments",
-        path="/companies/{cid}/departments",
-        columns=(Column("cid", "cid", "STRING", from_parent=True), ID),
-        primary_key=("cid", "id"),
-        parent=Parent("companies"),
-    )
-    declare(monkeypatch, companies, departments, auth=BearerAuth())
+    _declare_companies_and_departments(monkeypatch)
     with serve(handler) as (url, seen):
         sink = RecordingSink()
         sync(url, sink, tables="departments", bearer_token=SECRET)
