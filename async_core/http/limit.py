@@ -387,10 +387,10 @@ class ConcurrencyLimit:
 
     def _judge_probe(self, throughput: float, in_use: bool) -> None:
         reference = self._reference
-        if self._probe_up:
-            kept = in_use and throughput >= reference * (1 + self._gain)
-        else:  # as many answers with fewer requests: the rest only queued (or crowded a thrashing server)
-            kept = throughput >= reference
+        # Up: more requests that pay, beyond the noise. Down: as many answers with fewer requests (the rest only
+        # queued, or crowded a thrashing server).
+        up_paid = in_use and throughput >= reference * (1 + self._gain)
+        kept = up_paid if self._probe_up else throughput >= reference
         if kept:
             self._hold_for = HOLD_WINDOWS
             self._step = min(MAX_STEP, self._step * 2)
