@@ -207,12 +207,17 @@ class Engine:
         units = collector.units
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
+        # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
+        # others end, so that 100,000 parents cost 100,000 walks in turn, not 100,000 tasks waiting at once.
+        walkers = asyncio.Semaphore(self._bridge.capacity)
         for unit, values in units.items():
             if unit in start.done:
                 continue
+            await walkers.acquire()
             since = start.parent_since.get(unit)
             walk = self._walk(spec, WalkStart(since=since), unit=unit, parent=values)
-            group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task = group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task.add_done_callback(lambda _: walkers.release())  # however it ends, even cancelled before it ran
 
     # -- one page
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
