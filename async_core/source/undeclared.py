@@ -18,12 +18,14 @@ is still undeclared. A child record's copy of its parent's key, equal to the fro
 is already in the row and is not written twice.
 
 What the destination cannot hold is refused per record (`RecordError`, to `sync_errors`), as for declared columns:
-a string with a lone surrogate. An integer beyond Java's long, which the SDK would turn into a double and round,
-is written as its digits (text).
+a lone surrogate, NaN or Infinity (in a number or inside a JSON document). An integer beyond Java's long, which the
+SDK would turn into a double and round, is written as its digits (text).
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Mapping
@@ -126,15 +128,36 @@ def compile_keep(mode: str, declared: frozenset[str], taken: frozenset[str]) -> 
 
 
 def _checked(field: str, value: Any) -> Any:
-    """An undeclared value as the SDK can write it: refused if the destination cannot hold it."""
+    """An undeclared value as the SDK can write it, held to what `async_core.source.types` holds declared values
+    to: refused (`RecordError`) if the destination cannot hold it."""
     kind = type(value)
     if kind is str:
         if not value.isascii():
-            try:
-                value.encode("utf-8")
-            except UnicodeEncodeError:
-                raise RecordError(f"undeclared field {field!r} is not valid Unicode (a lone surrogate)") from None
+            _check_utf8(field, value)
         return value
-    if kind is int and not _LONG[0] <= value <= _LONG[1]:
-        return str(value)  # the SDK would make it a double and lose digits
+    if kind is int:
+        if _LONG[0] <= value <= _LONG[1]:
+            return value
+        try:
+            return str(value)  # the SDK would make it a double and lose digits
+        except ValueError:  # beyond sys.get_int_max_str_digits()
+            raise RecordError(f"undeclared field {field!r} is an integer too long to write as text") from None
+    if kind is float:
+        if not math.isfinite(value):  # the destination would store NULL
+            raise RecordError(f"undeclared field {field!r} should be a finite number, got {value!r}")
+        return value
+    if kind is dict or kind is list:
+        try:  # what the destination stores is JSON text: no NaN, no Infinity, no lone surrogate
+            text = json.dumps(value, allow_nan=False, ensure_ascii=False)
+        except (ValueError, TypeError, RecursionError) as exc:
+            message = f"undeclared field {field!r} is not a JSON document the destination can hold: {exc}"
+            raise RecordError(message) from None
+        _check_utf8(field, text)
     return value
+
+
+def _check_utf8(field: str, text: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise RecordError(f"undeclared field {field!r} is not valid Unicode (a lone surrogate)") from None

@@ -100,9 +100,16 @@ def test_drop_mode_writes_declared_columns_only() -> None:
 
 
 def test_what_the_destination_cannot_hold_is_refused_or_kept_whole() -> None:
-    """A lone surrogate is refused per record; an integer beyond a long keeps its digits as text."""
+    """A lone surrogate, NaN (alone or in a document) are refused per record; an integer beyond a long keeps its
+    digits as text."""
     with pytest.raises(RecordError, match="undeclared field 'note' is not valid Unicode"):
         table().transform({"id": 1, "note": "\ud800"}, NOW)
+    with pytest.raises(RecordError, match="undeclared field 'tags' is not valid Unicode"):
+        table().transform({"id": 1, "tags": ["\ud800"]}, NOW)
+    with pytest.raises(RecordError, match="undeclared field 'score' should be a finite number"):
+        table().transform({"id": 1, "score": float("nan")}, NOW)
+    with pytest.raises(RecordError, match="undeclared field 'doc' is not a JSON document the destination can hold"):
+        table().transform({"id": 1, "doc": {"x": float("inf")}}, NOW)
     assert table().transform({"id": 1, "big": 2**70}, NOW)["big"] == str(2**70)
 
 
