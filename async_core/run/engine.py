@@ -45,6 +45,7 @@ from async_core.run.ledger import (
 from async_core.run.metrics import Metrics
 from async_core.run.pages import BridgePages, CollectingPages, TableStopped
 from async_core.run.report import progress_line
+from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth
@@ -102,10 +103,9 @@ class Engine:
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
         self._fetched_any: set[str] = set()  # tables that got at least one page
         self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
-        self._auth: dict[int, ActiveAuth] = {}
-        for name in settings.tables:
-            auth = source.auth_for(source.table(name))
-            self._auth.setdefault(id(auth), auth.start(settings.source_values, scope=base_url))
+        self._sessions = AuthSessions(settings.source_values, scope=base_url)
+        for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
+            self._sessions.start(source.auth_for(source.table(name)))
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -207,12 +207,17 @@ class Engine:
         units = collector.units
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
+        # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
+        # others end, so that 100,000 parents cost 100,000 walks in turn, not 100,000 tasks waiting at once.
+        walkers = asyncio.Semaphore(self._bridge.capacity)
         for unit, values in units.items():
             if unit in start.done:
                 continue
+            await walkers.acquire()
             since = start.parent_since.get(unit)
             walk = self._walk(spec, WalkStart(since=since), unit=unit, parent=values)
-            group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task = group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task.add_done_callback(lambda _: walkers.release())  # however it ends, even cancelled before it ran
 
     # -- one page
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
@@ -235,9 +240,9 @@ class Engine:
         return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
 
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
-        auth = self._auth[id(self._source.auth_for(spec))]
-        headers = await auth.headers(self._login)
-        return auth, {**self._source.headers, **headers}
+        """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
+        auth = self._sessions.start(self._source.auth_for(spec))
+        return auth, await auth.headers(self._login)
 
     async def _login(self, path: str, body: Mapping[str, Any]) -> Any:
         response = await self._client.fetch(Request(f"{self._base_url}{path}", method="POST", json_body=dict(body)))
@@ -270,7 +275,8 @@ class Engine:
             parsed.append(Fetched(records, facts))
 
         for attempt in range(2):
-            auth, credentials = await self.credentials(spec)
+            auth, signed = await self.credentials(spec)
+            credentials = {**self._source.headers, **signed}
             try:
                 response = await self._client.fetch(
                     Request(url, credentials=credentials), check=check, judged=rules.statuses
@@ -279,7 +285,7 @@ class Engine:
             except AuthenticationError:
                 if attempt or not auth.refresh_on_401():
                     raise
-                auth.expire(credentials)  # a session token expired: log in again, once
+                auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
         fetched = parsed[-1]
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
