@@ -278,7 +278,7 @@ class ThreadedEngine:
         return {
             "processing_summary": {
                 "total_records_processed": total,
-                "total_errors": len(self._ledger.records),
+                "total_errors": self._ledger.total,
                 "total_retries": counters["retries"],
                 "worker_count": self._settings.max_workers,
                 "thread_count": len(self._threads.by_thread),
