@@ -228,6 +228,9 @@ class Source:
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)
     keys: tuple[ConfigKey, ...] = ()
     allowed_hosts: frozenset[str] = frozenset()
+    # query parameters of the API's links that carry a credential (e.g. "access_token"): never saved in the state
+    # (a parameter whose value equals a configured secret is taken out too; see `async_core.source.redact`)
+    secret_params: tuple[str, ...] = ()
     default_tables: tuple[str, ...] = ()  # () = every table
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
@@ -235,6 +238,8 @@ class Source:
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
         object.__setattr__(self, "record_rules", tuple(self.record_rules))
+        if isinstance(self.secret_params, str):  # a single name may be given as a string
+            object.__setattr__(self, "secret_params", (self.secret_params,))
         names = [table.name for table in self.tables]
         problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
         for table in self.tables:
