@@ -52,6 +52,7 @@ from async_core.source.auth import ActiveAuth
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
+from async_core.source.redact import sign, strip_credentials
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
@@ -106,6 +107,7 @@ class Engine:
         self._sessions = AuthSessions(settings.source_values, scope=base_url)
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
+        self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -176,6 +178,8 @@ class Engine:
     ) -> Walk:
         if start.next_page > 1 and start.resume is None and not spec.paginator.addressable:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
+        if start.resume is not None and start.resume.signed:  # a saved link: its credentials added back
+            start = dataclasses.replace(start, resume=sign(start.resume, self._settings.source_values))
         resume_url = start.resume.url if start.resume is not None else None
         if resume_url is not None and (
             origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
@@ -310,6 +314,13 @@ class Engine:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        if resume is not None and resume.url is not None:  # saved in the state: without its credentials
+            resume = strip_credentials(
+                resume,
+                names=self._source.secret_params,
+                secrets=self._secrets,
+                tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+            )
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
         for error in skipped:  # LOW: never a stop
             self._note(error)
@@ -415,6 +426,14 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def secret_values(source: Source, settings: Settings) -> dict[str, str]:
+    """The configured secrets of the sync, by configuration key: the source's secret keys and its auths' keys."""
+    keys = {key.name for key in source.keys if key.secret}
+    for name in settings.tables:
+        keys.update(source.auth_for(source.table(name)).config_keys())
+    return {key: value for key, value in settings.source_values.items() if key in keys and value}
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
