@@ -44,6 +44,7 @@ _DESCRIPTIONS = {
     "source": "The API to sync: a module of sources/",
     "base_url": '"playground" runs the embedded test server; empty = the source\'s own base URL',
     "tables": "Comma-separated; empty = the source's default tables",
+    "shard": "k/n: this connection's share of the child tables' parents (1/1 = all); see the README",
     "max_workers": "Requests in flight at once, for the whole sync",
 }
 _CHOICES: dict[str, tuple[str, ...]] = {
