@@ -83,6 +83,7 @@ class Request:
     method: str = "GET"
     credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     json_body: Any = None  # for a POST (a session login)
+    parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
 
 
 class ApiClient:
@@ -317,7 +318,11 @@ class ApiClient:
                     status = response.status
                     check_status(status, response.headers, judged=judged)
                     raw = await self._read_body(response)
-                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
+                    body = (
+                        decode_judged(raw)
+                        if status in judged
+                        else decode_json(status, raw, parse_float=request.parse_float)
+                    )
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
                     return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:

@@ -283,7 +283,9 @@ class Engine:
             credentials = {**self._source.headers, **signed}
             try:
                 response = await self._client.fetch(
-                    Request(url, credentials=credentials), check=check, judged=rules.statuses
+                    Request(url, credentials=credentials, parse_float=spec.parse_float),
+                    check=check,
+                    judged=rules.statuses,
                 )
                 break
             except AuthenticationError:
