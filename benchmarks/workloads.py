@@ -108,7 +108,7 @@ def _sdk() -> Any:
     return importlib.import_module("fivetran_connector_sdk")
 
 
-def _schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+def schema_of(configuration: dict[str, Any]) -> list[dict[str, Any]]:
     return schema_for(*schema_selection(configuration))
 
 
@@ -126,7 +126,7 @@ def _debug(
 ) -> tuple[float, int]:
     """Runs `update` under the SDK's runner in `spec["project"]`; returns the seconds `debug()` took and its exit
     code (0, or what `debug()` exits with when the sync failed)."""
-    connector = sdk.Connector(update=update, schema=SCHEMAS.get(spec.get("engine") or "", _schema))
+    connector = sdk.Connector(update=update, schema=SCHEMAS.get(spec.get("engine") or "", schema_of))
     started = time.perf_counter()
     code = 0
     try:

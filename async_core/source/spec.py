@@ -25,9 +25,11 @@ from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
+from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
 from async_core.source.types import FIVETRAN_TYPES
+from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -75,6 +77,9 @@ class TableSpec:
     auth: Auth | None = None  # None: the source's
     response_rules: tuple[ResponseRule, ...] = ()  # tried before the source's
     record_rules: tuple[RecordRule, ...] = ()  # tried before the source's
+    # Fields no column reads: "columns" (each its own column), "json" (one JSON column), "drop" (on purpose).
+    # See `async_core.source.undeclared`.
+    undeclared: Undeclared = "columns"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -91,10 +96,15 @@ class TableSpec:
             problems.append("from_parent columns need a parent")
         if self.parent is not None and not parent_columns:
             problems.append("a child table needs from_parent columns to fill its path")
+        if self.undeclared not in UNDECLARED_MODES:
+            problems.append(f"undeclared={self.undeclared!r}: expected one of {', '.join(UNDECLARED_MODES)}")
+        problems += [
+            f"column name {n!r} is the connector's (undeclared fields)" for n in names if n == UNDECLARED_COLUMN
+        ]
         problems += _declaration_problems(self)
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
-        object.__setattr__(self, "_transform", compile_transform(self.columns))
+        object.__setattr__(self, "_transform", compile_transform(self.columns, undeclared=self.undeclared))
         object.__setattr__(self, "_records_path", compile_path(self.records))
 
     @property
@@ -122,12 +132,15 @@ class TableSpec:
         """What `schema()` declares for this table."""
         columns = {column.name: column.type for column in self.columns}
         columns[PROCESSED_AT] = "UTC_DATETIME"
+        if self.undeclared == "json":
+            columns[UNDECLARED_COLUMN] = "JSON"
         return {"table": self.name, "primary_key": list(self.primary_key), "columns": columns}
 
     def transform(
         self, record: object, processed_at: dt.datetime, parent: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """The row for one API record: declared columns only, types checked and converted, `processed_at` added.
+        """The row for one API record: declared columns, types checked and converted, `processed_at` added, and
+        the undeclared fields as the table says (`undeclared`).
 
         Raises `RecordError` when the record is not an object, lacks a required field, or a value has the wrong
         type. Booleans are not accepted as numbers (JSON `true` is not an id).
@@ -205,7 +218,7 @@ class Source:
 
     `base_url` is the default; the configuration key `base_url` overrides it. `auth` applies to every table that
     does not declare its own. `allowed_hosts` lists hosts (https only) that pagination links may point to; no
-    credential is ever sent to them.
+    credential is ever sent to them. `policy` is how the API is read (`async_core.source.policy`).
     """
 
     name: str
@@ -222,6 +235,7 @@ class Source:
     default_tables: tuple[str, ...] = ()  # () = every table
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
+    policy: Policy = dataclasses.field(default_factory=Policy)  # page size, retry details, waits, limits, cadence
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))

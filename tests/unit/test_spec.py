@@ -97,14 +97,15 @@ def test_an_optional_column_may_be_missing_or_null() -> None:
 
 
 def test_a_dotted_source_reads_a_nested_field() -> None:
-    """Column("city", "address.geo.city") reads record["address"]["geo"]["city"]."""
+    """Column("city", "address.geo.city") reads record["address"]["geo"]["city"]; `address`, read only in part,
+    is kept whole as an undeclared field."""
     spec = TableSpec(
         name="users",
         path="/users",
         columns=(Column("id", "id", "INT"), Column("city", "address.geo.city", "STRING")),
     )
     row = spec.transform({"id": 1, "address": {"geo": {"city": "Gwen"}}}, NOW)
-    assert row == {"id": 1, "city": "Gwen", "processed_at": NOW}
+    assert row == {"id": 1, "city": "Gwen", "processed_at": NOW, "address": {"geo": {"city": "Gwen"}}}
 
 
 @pytest.mark.parametrize("record", [{"id": 1}, {"id": 1, "address": "flat"}, {"id": 1, "address": {"geo": None}}])
