@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
@@ -18,8 +18,9 @@ from async_core.errors import RecordError, SyncStopped
 from async_core.run.bridge import LastPage, Replan, Slot
 from async_core.run.ledger import ErrorRecord
 from async_core.run.walk import Fetched, Walk
+from async_core.settings import Settings
 from async_core.source.pagination import PageRequest
-from async_core.source.spec import TableSpec
+from async_core.source.spec import Source, TableSpec
 
 if TYPE_CHECKING:
     from async_core.run.engine import Engine
@@ -133,3 +134,27 @@ def where(walk: Walk) -> str | None:
 def placed(error: ErrorRecord, context: str | None) -> ErrorRecord:
     """`error` with where it happened added to its message."""
     return error if context is None else dataclasses.replace(error, message=f"{error.message} ({context})")
+
+
+def shard_filters(settings: Settings, source: Source) -> dict[str, Callable[[Any], bool]]:
+    """With `shard`: for each selected parent of a selected child table, whether one of its records is this
+    shard's (by the child walk's key, as the child's parents are chosen; a record without that key can have no
+    children: the first shard lands it). Empty without a shard."""
+    shard = settings.shard
+    if not shard.splits:
+        return {}
+    filters: dict[str, Callable[[Any], bool]] = {}
+    for name in settings.tables:
+        child = source.table(name)
+        if child.parent is None or child.parent.table not in settings.tables or child.parent.table in filters:
+            continue
+
+        def owned(record: Any, child: TableSpec = child) -> bool:
+            try:
+                values = child.parent_values(record) if isinstance(record, dict) else None
+            except RecordError:
+                values = None
+            return shard.owns(unit_key(values)) if values is not None else shard.index == 1
+
+        filters[child.parent.table] = owned
+    return filters
