@@ -297,7 +297,7 @@ class Engine:
                 if attempt or not auth.refresh_on_401():
                     raise
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
-        fetched = parsed[-1]
+        fetched = dataclasses.replace(parsed[-1], size=response.size)
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -329,7 +329,7 @@ class Engine:
                 secrets=self._secrets,
                 tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
             )
-        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume, size=fetched.size))
         context = where(walk)
         if context is not None:  # a child table's: which parent the rows were of
             rejected = [placed(error, context) for error in rejected]

@@ -42,6 +42,7 @@ class Fetched:
     records: list[Any]
     facts: PageFacts
     skipped: str | None = None  # the error rule that called the page expected-empty: it ends its walk as it is
+    size: int = 0  # the decoded body's bytes, counted against the memory budget
 
     @property
     def doubtful(self) -> bool:
