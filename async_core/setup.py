@@ -22,6 +22,7 @@ from async_core.run.metrics import Metrics
 from async_core.run.walk import Walk, WalkStart
 from async_core.settings import PARSERS, PLAYGROUND_PROFILES, Settings, parse_settings
 from async_core.source.catalogue import known, load_source
+from async_core.source.oauth2 import OAuth2RefreshToken
 from async_core.source.pagination import PageRequest
 from async_core.source.spec import TableSpec
 from async_core.sync import api_base_url
@@ -112,6 +113,10 @@ async def _probe(settings: Settings) -> list[str]:
             log=lambda _line: None,
         )
         for name in settings.tables:
+            if isinstance(source.auth_for(source.table(name)), OAuth2RefreshToken):
+                # Not probed: a rotating refresh token used here would be replaced by one nobody keeps (a test has
+                # no state), and the configured one may already be replaced by the state's after the first sync.
+                continue
             try:
                 await _first_page(engine, settings, source.table(name))
             except (ConnectorError, ValueError) as error:
