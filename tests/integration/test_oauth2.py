@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
 
+from async_core import StdLog, run_sync
 from async_core.source import Column, OAuth2ClientCredentials, OAuth2RefreshToken, PageNumber, TableSpec
-from tests.integration.declared import declare, statuses, sync
+from async_core.sync import SyncResult
+from tests.integration.declared import FAST, declare, statuses
 from tests.oauth2_server import CLIENT_ID, CLIENT_SECRET, OAuth2Server, oauth2_server
 from tests.sinks import RecordingSink
 
@@ -25,6 +28,11 @@ def orders(name: str, auth: Any, paginator: PageNumber = PAGES) -> TableSpec:
 
 SMALL_PAGES = PageNumber(page_param="page", size_param="per_page", total_path="total", page_size=2)  # 13 pages
 SLOW = {"requests_per_second": "8", "max_workers": "1"}  # 13 pages (and the token requests) take over 1.6 s
+
+
+def sync(url: str, sink: RecordingSink, state: Mapping[str, Any] | None = None, /, **configuration: str) -> SyncResult:
+    """One sync of the declared source against `url`, with instant retries."""
+    return run_sync({"base_url": url, **FAST, **configuration}, state, sink=sink, log=StdLog())
 
 
 def secrets_of(server: OAuth2Server) -> list[str]:
