@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from async_core.errors import Severity, SyncStopped
+from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
 from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
@@ -28,17 +28,16 @@ from async_core.run.metrics import Metrics
 from async_core.run.report import build_summary
 from async_core.run.state import SyncState
 from async_core.run.walk import WalkStart
-from async_core.settings import Settings, parse_settings
+from async_core.settings import Settings, moved_key_warnings, parse_settings
 
 
 class Log(Protocol):
-    """The logger the connector passes: Fivetran's `Logging`, or anything with these three methods."""
+    """The logger the connector passes: Fivetran's `Logging`, or anything with these two methods (`severe`, which
+    SDK 3.0 deprecates, is not needed: what must reach the dashboard goes through `op.warning` / `op.error`)."""
 
     def info(self, message: str) -> None: ...
 
     def warning(self, message: str) -> None: ...
-
-    def severe(self, message: str) -> None: ...
 
 
 class StdLog:
@@ -52,9 +51,6 @@ class StdLog:
 
     def warning(self, message: str) -> None:
         self._logger.warning(message)
-
-    def severe(self, message: str) -> None:
-        self._logger.error(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -83,6 +79,8 @@ def run_sync(
     """
     if settings is None:
         settings, unknown = parse_settings(configuration)
+        for line in moved_key_warnings(configuration):
+            log.warning(line)
         for key in unknown:
             log.warning(f"configuration key {key!r} is not known to this connector and is ignored")
     started_at = dt.datetime.now(dt.UTC)
@@ -246,14 +244,7 @@ def _partial_message(metrics: Metrics, ledger: ErrorLedger) -> str:
     for name, table in sorted(metrics.tables.items()):
         if table.status == "complete":
             continue
-        pages = sum(
-            1
-            for e in ledger.records
-            if e.table == name and e.page is not None and e.record_id is None and e.severity >= Severity.HIGH
-        )
-        records = sum(
-            1 for e in ledger.records if e.table == name and e.raw_record is not None and e.severity >= Severity.MEDIUM
-        )
+        pages, records = ledger.pages_lost[name], ledger.records_rejected[name]
         what = []
         if pages:
             what.append(f"{pages} page(s) could not be fetched")

@@ -46,13 +46,15 @@ from async_core.run.ledger import (
 from async_core.run.metrics import Metrics
 from async_core.run.pages import BridgePages, CollectingPages, TableStopped
 from async_core.run.report import progress_line
+from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
-from async_core.source.auth import ActiveAuth, Auth, TokenStore
+from async_core.source.auth import ActiveAuth, TokenStore
 from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
+from async_core.source.redact import sign, strip_credentials
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
@@ -106,13 +108,12 @@ class Engine:
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
         self._fetched_any: set[str] = set()  # tables that got at least one page
         self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
-        # One session per equal declaration (frozen dataclasses compare by value): two tables declaring the same
-        # OAuth2 grant share its token, and a rotating refresh token is used by one session only.
-        self._auth: dict[Auth, ActiveAuth] = {}
-        for name in settings.tables:
-            auth = source.auth_for(source.table(name))
-            if auth not in self._auth:
-                self._auth[auth] = auth.start(settings.source_values, scope=base_url, store=store)
+        # One session per equal declaration: two tables declaring the same OAuth2 grant share its token, and a
+        # rotating refresh token is used by one session only; `store` keeps what it rotates for the next sync.
+        self._sessions = AuthSessions(settings.source_values, scope=base_url, store=store)
+        for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
+            self._sessions.start(source.auth_for(source.table(name)))
+        self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -183,6 +184,8 @@ class Engine:
     ) -> Walk:
         if start.next_page > 1 and start.resume is None and not spec.paginator.addressable:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
+        if start.resume is not None and start.resume.signed:  # a saved link: its credentials added back
+            start = dataclasses.replace(start, resume=sign(start.resume, self._settings.source_values))
         resume_url = start.resume.url if start.resume is not None else None
         if resume_url is not None and (
             origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
@@ -214,12 +217,17 @@ class Engine:
         units = collector.units
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
+        # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
+        # others end, so that 100,000 parents cost 100,000 walks in turn, not 100,000 tasks waiting at once.
+        walkers = asyncio.Semaphore(self._bridge.capacity)
         for unit, values in units.items():
             if unit in start.done:
                 continue
+            await walkers.acquire()
             since = start.parent_since.get(unit)
             walk = self._walk(spec, WalkStart(since=since), unit=unit, parent=values)
-            group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task = group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task.add_done_callback(lambda _: walkers.release())  # however it ends, even cancelled before it ran
 
     # -- one page
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
@@ -266,9 +274,9 @@ class Engine:
         return with_values(body, values)
 
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
-        auth = self._auth[self._source.auth_for(spec)]
-        headers = await auth.headers(self._login)
-        return auth, {**self._source.headers, **headers}
+        """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
+        auth = self._sessions.start(self._source.auth_for(spec))
+        return auth, await auth.headers(self._login)
 
     async def _login(
         self, path: str, body: Mapping[str, Any], *, form: bool = False, headers: Mapping[str, str] | None = None
@@ -302,7 +310,7 @@ class Engine:
         body = self.body_for(walk, number, request)
         parsed: list[Fetched] = []
         rules = self._source.rules_for(spec)
-        secret = tuple(self._auth[self._source.auth_for(spec)].secret_params)
+        secret = tuple(self._sessions.start(self._source.auth_for(spec)).secret_params)
 
         def check(response: Response) -> None:
             parsed.clear()
@@ -331,7 +339,8 @@ class Engine:
 
         renewed, waited = False, 0
         while True:
-            auth, credentials = await self.credentials(spec)
+            auth, signed = await self.credentials(spec)
+            credentials = {**self._source.headers, **signed}
             try:
                 sent = Request(
                     url,
@@ -347,12 +356,12 @@ class Engine:
                 waited += 1
                 if waited > MAX_STALE_RENEWALS:
                     raise
-                auth.expire(credentials)
+                auth.expire(signed)
             except AuthenticationError:
                 if renewed or not auth.refresh_on_401():
                     raise
                 renewed = True
-                auth.expire(credentials)  # a session token expired: log in again, once
+                auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
         fetched = parsed[-1]
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
@@ -377,6 +386,13 @@ class Engine:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        if resume is not None and resume.url is not None:  # saved in the state: without its credentials
+            resume = strip_credentials(
+                resume,
+                names=self._source.secret_params,
+                secrets=self._secrets,
+                tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+            )
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
         for error in skipped:  # LOW: never a stop
             self._note(error)
@@ -509,6 +525,14 @@ def _number(value: str) -> int | float | str:
             return float(value)
         except ValueError:
             return value
+
+
+def secret_values(source: Source, settings: Settings) -> dict[str, str]:
+    """The configured secrets of the sync, by configuration key: the source's secret keys and its auths' keys."""
+    keys = {key.name for key in source.keys if key.secret}
+    for name in settings.tables:
+        keys.update(source.auth_for(source.table(name)).config_keys())
+    return {key: value for key, value in settings.source_values.items() if key in keys and value}
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

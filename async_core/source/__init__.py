@@ -19,6 +19,7 @@ from async_core.source.pagination import (
     Paginator,
     Single,
 )
+from async_core.source.policy import Policy
 from async_core.source.rules import RecordAction, RecordRule, ResponseAction, ResponseRule, Rules
 from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
 
@@ -42,6 +43,7 @@ __all__ = [
     "PageNumber",
     "Paginator",
     "Parent",
+    "Policy",
     "RecordAction",
     "RecordRule",
     "Relay",
