@@ -47,6 +47,7 @@ _DESCRIPTIONS = {
     "source": "The API to sync: a module of sources/",
     "base_url": '"playground" runs the embedded test server; empty is the source\'s own base URL',
     "tables": "Comma-separated; empty is the source's default tables",
+    "shard": "k/n: this connection's share of the child tables' parents (1/1 is all of them); see the README",
     "max_workers": "Requests in flight at once, for the whole sync (1 to 512)",
     "error_threshold_per_thread": "Errors (MEDIUM and above) a table may have before it stops",
     "total_error_threshold": "Errors (MEDIUM and above) the sync may have before it stops and fails",

@@ -48,6 +48,7 @@ from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
     Origin,
+    api_error_code,
     check_status,
     decode_json,
     decode_judged,
@@ -335,7 +336,14 @@ class ApiClient:
                             method, body, form = "GET", None, None  # as browsers do: only 307 and 308 repeat it
                         continue
                     status = response.status
-                    check_status(status, response.headers, judged=judged)
+                    try:
+                        check_status(status, response.headers, judged=judged)
+                    except FatalError as exc:
+                        if 400 <= status < 500:  # what the API calls its error, for sync_errors
+                            code = await self._error_code(response)
+                            if code is not None:
+                                exc.args = (f"{exc} (API error code {code!r})",)
+                        raise
                     raw = await self._read_body(response)
                     body = decode_judged(raw) if status in judged else decode_json(status, raw)
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
@@ -370,6 +378,16 @@ class ApiClient:
             f"{self._origin[0]}://{self._origin[1]}:{self._origin[2]} is trusted: pagination links and redirects "
             "must stay there (or the host must be listed as allowed, and then no credentials are sent)"
         )
+
+    async def _error_code(self, response: aiohttp.ClientResponse) -> str | None:
+        """The error code in a 4xx response's JSON body, or None (no JSON, too large, cut short: the status says
+        enough, and reading an error body must never hide the error)."""
+        if "json" not in response.headers.get("Content-Type", "").lower():
+            return None
+        try:
+            return api_error_code(await self._read_body(response))
+        except Exception:
+            return None
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The decoded body, refused as soon as it is larger than `max_response_mb` (see `http/body.py`): a
