@@ -94,6 +94,7 @@ class Request:
     method: str = "GET"
     credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     json_body: Any = None  # for a POST (a search body, a GraphQL query, a session login)
+    parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
     form_body: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # an OAuth2 token request
     secret_params: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     home: str | None = None
@@ -345,7 +346,11 @@ class ApiClient:
                                 exc.args = (f"{exc} (API error code {code!r})",)
                         raise
                     raw = await self._read_body(response)
-                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
+                    body = (
+                        decode_judged(raw)
+                        if status in judged
+                        else decode_json(status, raw, parse_float=request.parse_float)
+                    )
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
                     return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:

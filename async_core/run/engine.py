@@ -352,6 +352,7 @@ class Engine:
                     method=spec.http_method,
                     json_body=body,
                     credentials=credentials,
+                    parse_float=spec.parse_float,
                     secret_params=auth.secret_params,
                     valid_until=auth.valid_until(),
                 )
