@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
-from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
 from async_core.run.metrics import Metrics
@@ -115,10 +115,18 @@ def run_sync(
         f"sync {sync_id}: source {settings.source}, tables {', '.join(settings.tables)}; "
         f"{settings.max_workers} workers; base_url {redacted_url(settings.api_base_url)}"
     )
+    tokens = BridgeTokens(bridge, sync_state.refresh_tokens)  # read now: afterwards the state is the SDK thread's
     warnings: list[str] = []  # appended on the loop's thread, read after it is joined
     loop_thread = _LoopThread(
         lambda: _fetch_side(
-            settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log, warnings=warnings
+            settings,
+            starts=starts,
+            bridge=bridge,
+            ledger=ledger,
+            metrics=metrics,
+            log=log,
+            tokens=tokens,
+            warnings=warnings,
         ),
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
@@ -168,7 +176,8 @@ async def _fetch_side(
     ledger: ErrorLedger,
     metrics: Metrics,
     log: Log,
-    warnings: list[str],
+    tokens: BridgeTokens | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge.
 
@@ -199,7 +208,8 @@ async def _fetch_side(
                 ledger=ledger,
                 metrics=metrics,
                 log=log.info,
-                warn=_warner(log, warnings),
+                store=tokens,
+                warn=_warner(log, warnings if warnings is not None else []),
             )
             try:
                 await engine.run()

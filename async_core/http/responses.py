@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -96,10 +96,10 @@ def too_large(status: int, max_response_mb: float) -> FatalError:
     return FatalError(f"response larger than max_response_mb ({max_response_mb:g} MB)", status=status)
 
 
-def decode_json(status: int, body: bytes) -> Any:
-    """The JSON document of a response body."""
+def decode_json(status: int, body: bytes, *, parse_float: Callable[[str], float] | None = None) -> Any:
+    """The JSON document of a response body (`parse_float`: as `json.loads` takes it, None for float)."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_float=parse_float)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
     except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time
