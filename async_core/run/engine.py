@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -149,12 +150,16 @@ class Engine:
     async def _sync_table(self, spec: TableSpec) -> None:
         table = self._metrics.table(spec.name)
         start = self._starts.get(spec.name, TableStart())
+        walk: Walk | None = None
         try:
             async with asyncio.TaskGroup() as pages:
                 if spec.parent is None:
-                    await self._walk(spec, start.walk).run(pages)
+                    walk = self._walk(spec, start.walk)
+                    await walk.run(pages)
                 else:
                     await self._sync_children(spec, start, pages)
+            if walk is not None:
+                await walk.settle()  # every page is in: the pass is complete only if it read clean
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
         except* TableStopped as group:
             table.status = "stopped"
@@ -192,6 +197,7 @@ class Engine:
             parent=parent,
             owner=owner,
             sleep=self._sleep,
+            log=self._log,
         )
 
     async def _sync_children(self, spec: TableSpec, start: TableStart, group: asyncio.TaskGroup) -> None:
@@ -228,9 +234,9 @@ class Engine:
                 raise FatalError(f"parent value {climbing[0]!r} cannot fill a path segment")
             path = path.format_map(segments)
         params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
-        cursor = spec.cursor
-        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
-            params.append((cursor.param, cursor.param_value(walk.since)))
+        cursor, since = spec.cursor, walk.bound(number, request)
+        if cursor is not None and since is not None:
+            params.append((cursor.param, cursor.param_value(since)))
         params.extend(request.params)
         return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
 
@@ -269,6 +275,7 @@ class Engine:
                 raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
             parsed.append(Fetched(records, facts))
 
+        sent = dt.datetime.now(dt.UTC)
         for attempt in range(2):
             auth, credentials = await self.credentials(spec)
             try:
@@ -280,7 +287,7 @@ class Engine:
                 if attempt or not auth.refresh_on_401():
                     raise
                 auth.expire(credentials)  # a session token expired: log in again, once
-        fetched = parsed[-1]
+        fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, sent))
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -304,7 +311,20 @@ class Engine:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
-        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        slot.send(
+            Rows(
+                spec.name,
+                number,
+                rows,
+                rejected,
+                unit=walk.unit,
+                high=high,
+                resume=resume,
+                request=fetched.request,
+                last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
+                served_at=fetched.served_at,
+            )
+        )
         for error in skipped:  # LOW: never a stop
             self._note(error)
         if rejected:
@@ -409,6 +429,20 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def served_at(headers: Mapping[str, str], sent: dt.datetime) -> dt.datetime:
+    """When the server served a response, by its own clock: its `Date` less one second (the header's resolution:
+    a row read just before the second turned is no newer than this), or the local time the request was sent."""
+    value = headers.get("Date")
+    if value:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
+    return sent
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:
