@@ -19,7 +19,7 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
-from async_core.errors import Severity, SyncStopped
+from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
 from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
 from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
@@ -260,14 +260,7 @@ def _partial_message(metrics: Metrics, ledger: ErrorLedger) -> str:
     for name, table in sorted(metrics.tables.items()):
         if table.status == "complete":
             continue
-        pages = sum(
-            1
-            for e in ledger.records
-            if e.table == name and e.page is not None and e.record_id is None and e.severity >= Severity.HIGH
-        )
-        records = sum(
-            1 for e in ledger.records if e.table == name and e.raw_record is not None and e.severity >= Severity.MEDIUM
-        )
+        pages, records = ledger.pages_lost[name], ledger.records_rejected[name]
         what = []
         if pages:
             what.append(f"{pages} page(s) could not be fetched")

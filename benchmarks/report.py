@@ -171,6 +171,8 @@ def markdown(results: dict[str, Any], targets: Sequence[Target]) -> str:
             f"{faulty[0]['workers']} workers, tables {', '.join(faulty[0]['rows_expected'])}, api_timeout_seconds 5, "
             f"base_delay 0.2, max_retries 5, thresholds 1000. The first run's server injected: {faults}.",
         ]
+    if results.get("box"):
+        parts += ["", box_section(results["box"])]
     if results.get("skipped"):
         parts += ["", "## Skipped", ""] + [f"- {line}" for line in results["skipped"]]
     parts += ["", "## Targets", ""] + [f"- {t.line()}" for t in targets]
@@ -262,3 +264,52 @@ def _plot_limits(axis: Any, results: dict[str, Any]) -> None:
             transform=axis.transAxes,
         )
     axis.grid(True, alpha=0.3)
+
+
+def box_section(box: dict[str, Any]) -> str:
+    """Issue 21's production box: one row per (workload, size, workers, place, engine)."""
+    options = box["options"]
+    header = (
+        "| workload | size | workers | place | engine | runs | complete | process s | update s | CPU ms/req "
+        "| process CPU ms/req | peak RSS MB | box peak MB | OOM kills | limit hits | state bytes | rows |"
+    )
+    lines = [
+        "## Production box (issue 21)",
+        "",
+        f"Each run a whole `fivetran debug` process in a cgroup of {options['memory_bytes'] / (1 << 20):.0f} MiB and "
+        f"{options['cpus']:g} CPU (place `box`) or unconfined (`machine`), the servers outside; "
+        f"{options['repetitions']} repetition(s), scale {options['scale']:g}; load average before "
+        f"{box['load_before']} and after {box['load_after']}; {box['duration_seconds']} s in all. Size: rows (big "
+        "pages, end to end), rows (fetch heavy: pages × 5), parents. CPU ms/req: update()'s CPU over its requests; "
+        "box peak: the cgroup's peak usage, page cache (DuckDB's files) included.",
+        "",
+        header,
+        "|" + "---|" * (header.count("|") - 1),
+    ]
+    for row in box["summary"]:
+        lines.append(
+            f"| {row['workload']} | {row['size']:,} | {row['workers']} | {row['place']} | {row['engine']} "
+            f"| {row['runs']} | {'yes' if row['complete'] else '**no**'} | {_num(row['seconds'], 1)} "
+            f"| {_num(row['update_seconds'], 1)} | {_num(row['cpu_ms_per_request'], 2)} "
+            f"| {_num(row['process_cpu_ms_per_request'], 2)} | {_num(row['peak_rss_mb'])} | {_num(row['box_peak_mb'])} "
+            f"| {_num(row['oom_kills'])} | {_num(row['limit_hits'])} | {_num(row['state_bytes'])} | {row['rows']:,} |"
+        )
+    for line in box.get("skipped", []):
+        lines += ["", f"- {line}"]
+    for failure in box.get("failures", []):
+        lines += ["", f"- FAILED {failure.splitlines()[0]}"]
+    return "\n".join(lines)
+
+
+def write_box(results: dict[str, Any], targets: Sequence[Target], directory: Path) -> list[Path]:
+    """`--scenario box` alone: <name>.json and <name>.md."""
+    directory.mkdir(parents=True, exist_ok=True)
+    name = results["name"]
+    results = {**results, "targets": [{"name": t.name, "verdict": t.verdict, "detail": t.detail} for t in targets]}
+    json_path = directory / f"{name}.json"
+    json_path.write_text(json.dumps(results, indent=2, default=str) + "\n", encoding="utf-8")
+    md_path = directory / f"{name}.md"
+    text = [f"# The production box: {name}", "", f"{results['created_at']}, machine {results['machine']}.", ""]
+    text += [box_section(results["box"]), "", "## Targets", ""] + [f"- {t.line()}" for t in targets]
+    md_path.write_text("\n".join(text) + "\n", encoding="utf-8")
+    return [json_path, md_path]

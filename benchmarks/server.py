@@ -75,10 +75,19 @@ def playground_command(*, scale: int, latency_ms: int, faults: str, seed: int, e
 
 @contextlib.contextmanager
 def running_playground(
-    *, scale: int, latency_ms: int, faults: str = "none", seed: int = 1, extra: Sequence[str] = ()
+    *,
+    scale: int,
+    latency_ms: int,
+    faults: str = "none",
+    seed: int = 1,
+    extra: Sequence[str] = (),
+    command: Sequence[str] | None = None,
 ) -> Iterator[Playground]:
-    """Starts the playground, yields it once it listens, and stops it (terminate, then kill) on exit."""
-    command = playground_command(scale=scale, latency_ms=latency_ms, faults=faults, seed=seed, extra=extra)
+    """Starts the playground, yields it once it listens, and stops it (terminate, then kill) on exit. `command`:
+    another server that keeps the playground's contract (the box's, `benchmarks.box.server`)."""
+    command = list(
+        command or playground_command(scale=scale, latency_ms=latency_ms, faults=faults, seed=seed, extra=extra)
+    )
     process = subprocess.Popen(
         command,
         cwd=ROOT,

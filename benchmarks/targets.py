@@ -89,6 +89,8 @@ def check(results: dict[str, Any]) -> list[Target]:
     targets += _api_playground(results)
     targets += _capacity(results)
     targets += _clean_adaptive(results)
+    if "box" in results:
+        targets += check_box(results["box"])
     return targets
 
 
@@ -314,4 +316,107 @@ def _clean_adaptive(results: dict[str, Any]) -> list[Target]:
         got = ratios[len(ratios) // 2]
         detail = f"per pair {got:.2f} ({ratios[0]:.2f}-{ratios[-1]:.2f})"
         targets.append(Target(name, got >= CLEAN_SHARE, detail))
+    return targets
+
+
+# Issue 21: the production box (1 GiB, half a CPU; `benchmarks.box`).
+BOX_PEAK_MB = 700
+BOX_LINEAR_SLACK = 1.5
+BOX_STATE_BYTES = 1_000_000
+BOX_E2E_RATIO = 1.10
+BOX_FETCH_RATIO = 1.15
+BOX_FETCH_WORKERS = 256
+BOX_CPU_RATIO = 1.3
+BOX_CPU_WORKERS = (64, 256)
+
+
+def check_box(box: dict[str, Any] | None) -> list[Target]:
+    """Issue 21's "Done when" for the box scenario (SKIP where it did not run)."""
+    if not box:
+        return [Target("box: the production-box scenario", None, "not run (python -m benchmarks --scenario box)")]
+    if box.get("skipped") and not box.get("runs"):
+        return [Target("box: the production-box scenario", None, "; ".join(box["skipped"]))]
+    runs: list[dict[str, Any]] = box["runs"]
+    summary: list[dict[str, Any]] = box["summary"]
+    return _box_big_pages(summary) + _box_parents(summary) + _box_speed(runs)
+
+
+def _box_big_pages(summary: list[dict[str, Any]]) -> list[Target]:
+    targets = []
+    for row in sorted((r for r in summary if r["workload"] == "big_pages" and r["engine"] == "async"),
+                      key=lambda r: r["workers"]):  # fmt: skip
+        ok = row["complete"] and not row["oom_kills"] and row["peak_rss_mb"] < BOX_PEAK_MB
+        targets.append(
+            Target(
+                f"box: big pages ({row['size']:,} rows) at {row['workers']} workers complete, no OOM kill, "
+                f"peak RSS < {BOX_PEAK_MB} MB",
+                ok,
+                f"complete {row['complete']}, OOM kills {row['oom_kills']}, peak RSS {row['peak_rss_mb']:.0f} MB "
+                f"(box peak with page cache {row['box_peak_mb'] or 0:.0f} MB), {row['seconds']:.1f} s",
+            )
+        )
+    return targets
+
+
+def _box_parents(summary: list[dict[str, Any]]) -> list[Target]:
+    rows = sorted((r for r in summary if r["workload"] == "parents" and r["engine"] == "async"),
+                  key=lambda r: r["size"])  # fmt: skip
+    if not rows:
+        return []
+    largest = rows[-1]
+    targets = [
+        Target(
+            f"box: {largest['size']:,} parents complete, state < {BOX_STATE_BYTES / 1e6:g} MB",
+            largest["complete"] and largest["state_bytes"] < BOX_STATE_BYTES,
+            f"complete {largest['complete']} ({largest['rows']:,} rows), state {largest['state_bytes']:,} bytes, "
+            f"update {largest['update_seconds'] or 0:.1f} s, peak RSS {largest['peak_rss_mb']:.0f} MB",
+        )
+    ]
+    if len(rows) > 1 and rows[0]["complete"] and largest["complete"]:
+        small = rows[0]
+        linear = (small["update_seconds"] or 0) * largest["size"] / small["size"]
+        took = largest["update_seconds"] or 0
+        targets.append(
+            Target(
+                f"box: {largest['size']:,} parents within {BOX_LINEAR_SLACK} x linear from {small['size']:,}",
+                took <= BOX_LINEAR_SLACK * linear,
+                f"{took:.1f} s against linear {linear:.1f} s ({took / linear if linear else 0:.2f} x)",
+            )
+        )
+    elif len(rows) > 1:
+        targets.append(Target("box: parents linear", False, "a parents run did not complete"))
+    return targets
+
+
+def _box_speed(runs: list[dict[str, Any]]) -> list[Target]:
+    from benchmarks.box.scenario import pair_ratios
+
+    targets = []
+    seconds = pair_ratios(runs, "async", "bare", "seconds")
+    cpu = pair_ratios(runs, "async", "bare", "cpu_ms_per_request")
+    for cell, spread in sorted(seconds.items()):
+        workload, workers, place = cell.split()
+        limit = BOX_E2E_RATIO if workload == "end_to_end" else BOX_FETCH_RATIO
+        if workload == "fetch_heavy" and int(workers) != BOX_FETCH_WORKERS:
+            continue
+        if workload not in ("end_to_end", "fetch_heavy"):
+            continue
+        targets.append(
+            Target(
+                f"box: {workload} {workers} workers ({place}), async time <= {limit} x bare",
+                spread["median"] is not None and spread["median"] <= limit,
+                f"{fmt_spread(spread)} x (whole fivetran debug processes)",
+            )
+        )
+    for cell, spread in sorted(cpu.items()):
+        workload, workers, place = cell.split()
+        if workload != "fetch_heavy" or int(workers) not in BOX_CPU_WORKERS:
+            continue
+        targets.append(
+            Target(
+                f"box: {workload} {workers} workers ({place}), async CPU per request <= {BOX_CPU_RATIO} x bare",
+                spread["median"] is not None and spread["median"] <= BOX_CPU_RATIO,
+                f"{fmt_spread(spread)} x (update()'s CPU over its requests)",
+            )
+        )
     return targets

@@ -35,6 +35,7 @@ from async_core.settings import parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log
 from benchmarks.minimal import run_bare, run_h11_async, run_h11_threads, run_httpx_async, run_httpx_threads
+from benchmarks.minimal.common import settings_of, tables_of, user_schema
 from benchmarks.sinks import CollectingSink, CountingSink
 from benchmarks.threaded import run_threaded
 
@@ -107,8 +108,17 @@ def _sdk() -> Any:
     return importlib.import_module("fivetran_connector_sdk")
 
 
-def _schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+def schema_of(configuration: dict[str, Any]) -> list[dict[str, Any]]:
     return schema_for(*schema_selection(configuration))
+
+
+def _user_schema(configuration: dict[str, Any]) -> list[dict[str, Any]]:
+    """`bare`'s: what a user declares, each table and its primary key (the SDK infers the columns)."""
+    return user_schema(tables_of(settings_of(configuration)))
+
+
+# The schema each engine's connector declares (the connector's by default).
+SCHEMAS: dict[str, Callable[[dict[str, Any]], list[dict[str, Any]]]] = {"bare": _user_schema}
 
 
 def _debug(
@@ -116,7 +126,7 @@ def _debug(
 ) -> tuple[float, int]:
     """Runs `update` under the SDK's runner in `spec["project"]`; returns the seconds `debug()` took and its exit
     code (0, or what `debug()` exits with when the sync failed)."""
-    connector = sdk.Connector(update=update, schema=_schema)
+    connector = sdk.Connector(update=update, schema=SCHEMAS.get(spec.get("engine") or "", schema_of))
     started = time.perf_counter()
     code = 0
     try:

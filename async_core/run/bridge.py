@@ -12,6 +12,7 @@ state never covers a row the SDK has not been given.
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import dataclasses
 import datetime as dt
@@ -185,7 +186,9 @@ class Bridge:
         self._reserved = 0
         self._consumed = 0
         self._loop_waiting = False
-        self._room: asyncio.Event | None = None
+        # Walks waiting for a slot, first come first served: each freed slot is handed to one of them (one
+        # wake-up per slot; an event waking every waiter made thousands of parent walks quadratic).
+        self._waiters: collections.deque[asyncio.Future[None]] = collections.deque()
         self.consumer_thread: int | None = None  # the one thread that calls the sink (tests check it)
         self._rows_since_checkpoint = 0
         self._error_ids = 0
@@ -195,26 +198,54 @@ class Bridge:
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
         """Called once, on the event loop thread, before any page is reserved."""
         self._loop = loop
-        self._room = asyncio.Event()
+
+    @property
+    def capacity(self) -> int:
+        return self._capacity
+
+    @property
+    def slots_held(self) -> int:
+        """Slots reserved and not yet given back or written (loop thread; tests check that none leak)."""
+        return self._reserved - self._consumed
 
     async def reserve(self) -> Slot:
         """Waits for room for one page. The caller must `send` or `release` the slot."""
-        if self._room is None:
+        if self._loop is None:
             raise RuntimeError("Bridge.bind() must be called on the event loop first")
-        while self._reserved - self._consumed >= self._capacity:
-            self._room.clear()
+        if not self._waiters and self._reserved - self._consumed < self._capacity:
+            self._reserved += 1
+            return Slot(self)
+        waiter = self._loop.create_future()
+        self._waiters.append(waiter)
+        self._grant()  # the SDK thread may have made room since the test
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self.release_slot()  # granted, then cancelled before it ran: the slot goes to the next waiter
+            raise
+        return Slot(self)  # `_grant` counted it reserved
+
+    def _grant(self) -> None:
+        """Hands free slots to the waiters in turn (loop thread); asks the SDK thread for a wake-up if some wait."""
+        waiters = self._waiters
+        while waiters:
+            while waiters and self._reserved - self._consumed < self._capacity:
+                waiter = waiters.popleft()
+                if not waiter.done():  # done: cancelled while it waited
+                    self._reserved += 1
+                    waiter.set_result(None)
+            if not waiters:
+                return
             self._loop_waiting = True
-            if self._reserved - self._consumed < self._capacity:
-                break  # the SDK thread made room between the test and the flag
-            await self._room.wait()
-        self._reserved += 1
-        return Slot(self)
+            if self._reserved - self._consumed >= self._capacity:
+                return  # else: the SDK thread made room between the test and the flag; hand it over
 
     def release_slot(self) -> None:
         """Gives back a slot that carried nothing (loop thread)."""
         self._reserved -= 1
-        if self._room is not None:
-            self._room.set()
+        if self._waiters:
+            self._grant()
 
     def put(self, message: Message, *, frees_slot: bool = False) -> None:
         """Queues a message for the SDK thread; never blocks (slots bound the pages in the queue).
@@ -300,10 +331,10 @@ class Bridge:
     def _free_slots(self, count: int) -> None:
         """Makes room for `count` pages; wakes the loop only if it waits for room."""
         self._consumed += count
-        if self._loop_waiting and self._loop is not None and self._room is not None and not self._loop.is_closed():
+        if self._loop_waiting and self._loop is not None and not self._loop.is_closed():
             self._loop_waiting = False
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
-                self._loop.call_soon_threadsafe(self._room.set)
+                self._loop.call_soon_threadsafe(self._grant)
 
     def _checkpoint(self) -> None:
         self._sink.checkpoint(self.state.checkpoint())

@@ -46,12 +46,14 @@ from async_core.run.ledger import (
 from async_core.run.metrics import Metrics
 from async_core.run.pages import BridgePages, CollectingPages, TableStopped
 from async_core.run.report import progress_line
+from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
+from async_core.source.redact import sign, strip_credentials
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 
@@ -103,10 +105,10 @@ class Engine:
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
         self._fetched_any: set[str] = set()  # tables that got at least one page
         self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
-        self._auth: dict[int, ActiveAuth] = {}
-        for name in settings.tables:
-            auth = source.auth_for(source.table(name))
-            self._auth.setdefault(id(auth), auth.start(settings.source_values, scope=base_url))
+        self._sessions = AuthSessions(settings.source_values, scope=base_url)
+        for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
+            self._sessions.start(source.auth_for(source.table(name)))
+        self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -181,6 +183,12 @@ class Engine:
     ) -> Walk:
         if start.next_page > 1 and start.resume is None and not spec.paginator.addressable:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
+        if start.resume is not None and start.resume.signed:  # a saved link: its credentials added back
+            start = dataclasses.replace(start, resume=sign(start.resume, self._settings.source_values))
+        if start.prev is not None and start.prev.signed:  # the page that proves a resume: the same
+            start = dataclasses.replace(start, prev=sign(start.prev, self._settings.source_values))
+        if start.prev is not None and start.prev.url is not None and origin(start.prev.url) != origin(self._base_url):
+            start = dataclasses.replace(start, prev=None)  # cannot be proven here: the pass starts over
         resume_url = start.resume.url if start.resume is not None else None
         if resume_url is not None and (
             origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
@@ -213,12 +221,17 @@ class Engine:
         units = collector.units
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
+        # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
+        # others end, so that 100,000 parents cost 100,000 walks in turn, not 100,000 tasks waiting at once.
+        walkers = asyncio.Semaphore(self._bridge.capacity)
         for unit, values in units.items():
             if unit in start.done:
                 continue
+            await walkers.acquire()
             since = start.parent_since.get(unit)
             walk = self._walk(spec, WalkStart(since=since), unit=unit, parent=values)
-            group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task = group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
+            task.add_done_callback(lambda _: walkers.release())  # however it ends, even cancelled before it ran
 
     # -- one page
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
@@ -241,9 +254,9 @@ class Engine:
         return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
 
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
-        auth = self._auth[id(self._source.auth_for(spec))]
-        headers = await auth.headers(self._login)
-        return auth, {**self._source.headers, **headers}
+        """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
+        auth = self._sessions.start(self._source.auth_for(spec))
+        return auth, await auth.headers(self._login)
 
     async def _login(self, path: str, body: Mapping[str, Any]) -> Any:
         response = await self._client.fetch(Request(f"{self._base_url}{path}", method="POST", json_body=dict(body)))
@@ -277,7 +290,8 @@ class Engine:
 
         sent = dt.datetime.now(dt.UTC)
         for attempt in range(2):
-            auth, credentials = await self.credentials(spec)
+            auth, signed = await self.credentials(spec)
+            credentials = {**self._source.headers, **signed}
             try:
                 response = await self._client.fetch(
                     Request(url, credentials=credentials), check=check, judged=rules.statuses
@@ -286,7 +300,7 @@ class Engine:
             except AuthenticationError:
                 if attempt or not auth.refresh_on_401():
                     raise
-                auth.expire(credentials)  # a session token expired: log in again, once
+                auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
         fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, sent))
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
@@ -311,6 +325,7 @@ class Engine:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
                 spec.name,
@@ -320,7 +335,7 @@ class Engine:
                 unit=walk.unit,
                 high=high,
                 resume=resume,
-                request=fetched.request,
+                request=request,
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
             )
@@ -330,6 +345,17 @@ class Engine:
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
+
+    def _saved(self, spec: TableSpec, request: PageRequest | None) -> PageRequest | None:
+        """A request as the state may keep it: a link without its credentials."""
+        if request is None or request.url is None:
+            return request
+        return strip_credentials(
+            request,
+            names=self._source.secret_params,
+            secrets=self._secrets,
+            tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+        )
 
     def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
         """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
@@ -443,6 +469,14 @@ def served_at(headers: Mapping[str, str], sent: dt.datetime) -> dt.datetime:
         if moment is not None and moment.tzinfo is not None:
             return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
     return sent
+
+
+def secret_values(source: Source, settings: Settings) -> dict[str, str]:
+    """The configured secrets of the sync, by configuration key: the source's secret keys and its auths' keys."""
+    keys = {key.name for key in source.keys if key.secret}
+    for name in settings.tables:
+        keys.update(source.auth_for(source.table(name)).config_keys())
+    return {key: value for key, value in settings.source_values.items() if key in keys and value}
 
 
 def _first_leaf(group: BaseExceptionGroup[Any]) -> BaseException:

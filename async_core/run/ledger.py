@@ -8,6 +8,10 @@ Thresholds count errors of severity MEDIUM and above (LOW errors were recovered 
 A source's error rules (`async_core.source.rules`) decide what a response or a record means; the severity of what
 they decide is set here, with everything else's, and the thresholds apply to it alike. A record that names its
 rule is counted by rule name too (`errors_by_rule` in the summary, present only when a rule fired).
+
+The ledger counts; it does not hoard. Every record goes to `sync_errors` as it happens (through the bridge); the
+ledger keeps totals, and a bounded sample of records (the first `SAMPLE_PER_SEVERITY` of each severity), so that a
+sync skipping millions of records by rule holds no more memory than one that skips none.
 """
 
 from __future__ import annotations
@@ -146,13 +150,19 @@ def recovered_after_retry(
     )
 
 
+SAMPLE_PER_SEVERITY = 25  # records kept whole per severity (the rest only counted: all are in sync_errors)
+
+
 class ErrorLedger:
     """Counts errors and says when a threshold is passed."""
 
     def __init__(self, *, per_table_threshold: int, total_threshold: int) -> None:
         self.per_table_threshold = per_table_threshold
         self.total_threshold = total_threshold
-        self.records: list[ErrorRecord] = []
+        self.sample: list[ErrorRecord] = []  # the first SAMPLE_PER_SEVERITY records of each severity
+        self.total = 0  # every error recorded
+        self.pages_lost: Counter[str] = Counter()  # per table: pages that could not be fetched (HIGH and above)
+        self.records_rejected: Counter[str] = Counter()  # per table: records lost (MEDIUM and above)
         self.by_severity: Counter[Severity] = Counter()
         self.by_table: Counter[str] = Counter()
         self.by_rule: Counter[str] = Counter()
@@ -161,9 +171,15 @@ class ErrorLedger:
         self.stop_reason: str | None = None
 
     def record(self, error: ErrorRecord) -> Verdict:
-        """Adds `error` and judges it against the thresholds."""
-        self.records.append(error)
+        """Counts `error` (kept whole only in the sample) and judges it against the thresholds."""
+        self.total += 1
+        if self.by_severity[error.severity] < SAMPLE_PER_SEVERITY:
+            self.sample.append(error)
         self.by_severity[error.severity] += 1
+        if error.severity >= Severity.HIGH and error.page is not None and error.record_id is None:
+            self.pages_lost[error.table] += 1
+        if error.severity >= Severity.MEDIUM and error.raw_record is not None:
+            self.records_rejected[error.table] += 1
         self.by_table[error.table] += 1
         if error.rule is not None:
             self.by_rule[error.rule] += 1
@@ -187,7 +203,7 @@ class ErrorLedger:
         """The `error_summary` of the sync report, in the threaded example's shape; `errors_by_rule` only when a
         source's error rule fired (so a source without rules reports exactly as before)."""
         summary: dict[str, Any] = {
-            "total_errors": len(self.records),
+            "total_errors": self.total,
             "errors_by_severity": {severity.name: self.by_severity[severity] for severity in Severity},
             "errors_by_table": dict(sorted(self.by_table.items())),
         }

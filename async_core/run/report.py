@@ -28,7 +28,7 @@ def build_summary(
     return {
         "processing_summary": {
             "total_records_processed": metrics.records_written,
-            "total_errors": len(ledger.records),
+            "total_errors": ledger.total,
             "total_retries": metrics.retries,
             "worker_count": max_workers,
             "duration_seconds": round(elapsed, 3),
@@ -59,6 +59,6 @@ def progress_line(*, metrics: Metrics, ledger: ErrorLedger, breaker: CircuitBrea
     path = metrics.concurrency
     return (
         f"progress: {written} rows in {elapsed:.1f} s ({rate:.0f} rows/s), {metrics.in_flight} requests in flight, "
-        f"{metrics.retries} retries, {len(ledger.records)} errors, breaker {state}, "
+        f"{metrics.retries} retries, {ledger.total} errors, breaker {state}, "
         f"concurrency limit {path.current:.0f} ({path.mode}; {path.low:.0f} to {path.high:.0f} so far)"
     )

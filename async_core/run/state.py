@@ -127,6 +127,7 @@ class TableState:
         self.done: set[str] = set()
         self.walks: dict[str, Walk] = {}  # child tables: parents walked this sync (not checkpointed)
         self.parents: tuple[str, ...] | None = None  # child tables: the parents of this pass, once listed
+        self._remaining: set[str] | None = None  # child tables: the parents listed and not done yet
         self.completed_this_sync = False
         self.lost_this_sync = 0
 
@@ -157,10 +158,13 @@ class TableState:
             walk = self.walks[unit]
             if walk.complete and unit not in self.done:
                 self.done.add(unit)
+                del self.walks[unit]  # nothing more comes for a parent done: its walk is not kept for the sync
                 high = later(self.parent_marks.get(unit), walk.high)
                 if high is not None:
                     self.parent_marks[unit] = high
-            self._close_child_pass()
+                if self._remaining is not None:
+                    self._remaining.discard(unit)
+                self._close_child_pass()
         elif self.walk is not None and self.walk.complete:
             self.watermark = later(self.watermark, self._capped(self.walk.high, self.walk.began))
             self._close()
@@ -174,10 +178,13 @@ class TableState:
 
     def set_parents(self, parents: Iterable[str]) -> None:
         self.parents = tuple(parents)
+        self._remaining = set(self.parents) - self.done
         self._close_child_pass()
 
     def _close_child_pass(self) -> None:
-        if self.parents is not None and all(p in self.done for p in self.parents):
+        """Closes the pass once every parent listed is done: a count kept as they finish, not a scan of the
+        done set after every page (quadratic in the parents)."""
+        if self._remaining is not None and not self._remaining and self.open:
             self._close()
 
     def _close(self) -> None:

@@ -542,7 +542,10 @@ class Walk:
             else:  # a count of pages: every page but the last is full, and the last is not empty
                 expect = self.size if number < last else 1
             slot = await self._pages.reserve()
-            group.create_task(self._fan_out_page(number, expect, slot), name=f"{self.name}:{number}")
+            task = group.create_task(self._fan_out_page(number, expect, slot), name=f"{self.name}:{number}")
+            # A task cancelled before its first step never enters its `finally` (a sibling failing in the same
+            # loop turn cancels it so): the slot goes back when the task ends, however it ends.
+            task.add_done_callback(_releasing(slot))
 
     async def _fan_out_page(self, number: int, expect: int | None, slot: Slot) -> None:
         try:
@@ -602,6 +605,11 @@ def key_digest(values: tuple[Any, ...]) -> str:
     """A stable digest of a primary key's values (saved in the state: the same in every process)."""
     text = repr(tuple(_key(value) for value in values))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
+def _releasing(slot: Slot) -> Callable[[asyncio.Task[None]], None]:
+    """A done callback that gives `slot` back (a no-op once the page was sent)."""
+    return lambda _: slot.release()
 
 
 def _key(value: Any) -> Any:

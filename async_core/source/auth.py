@@ -53,6 +53,17 @@ class ActiveAuth:
         """Whether a 401 should lead to a new login and one more try (session tokens)."""
         return False
 
+    def secrets(self) -> tuple[str, ...]:
+        """What must never be saved or logged: each header's value and its token ("Token abc" gives "abc"), so
+        that a link echoing a session token is saved without it (`async_core.source.redact`)."""
+        found: list[str] = []
+        for value in self._headers.values():
+            found.append(value)
+            token = value.rpartition(" ")[2]
+            if token != value:
+                found.append(token)
+        return tuple(found)
+
     def expire(self, headers: Mapping[str, str]) -> None:
         """The server refused these headers: the next `headers` call logs in again (session tokens)."""
 

@@ -16,7 +16,9 @@ The generated function, for a table with an INT `id` from `id` and an optional S
         if not -2147483648 <= v0 <= 2147483647: raise RecordError(...)
         v1 = _dig(record, ('user', 'name'))
         if v1 is not None: v1 = _convert1(v1)
-        return {'id': v0, 'name': v1, 'processed_at': processed_at}
+        row = {'id': v0, 'name': v1, 'processed_at': processed_at}
+        if not _declared.issuperset(record): _keep(record, row)   # fields no column reads (undeclared="drop": none)
+        return row
 """
 
 from __future__ import annotations
@@ -28,14 +30,25 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.records import compile_path, dig
 from async_core.source.types import converter_for
+from async_core.source.undeclared import compile_keep
 
 Transform = Callable[[object, dt.datetime, Mapping[str, Any] | None], dict[str, Any]]
 _RANGES = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
 
 
-def compile_transform(columns: tuple[Any, ...]) -> Transform:
-    """The transform of a table with these columns (`async_core.source.spec.Column`s; see the module docstring)."""
-    namespace: dict[str, Any] = {"Mapping": Mapping, "RecordError": RecordError, "_dig": dig}
+def compile_transform(columns: tuple[Any, ...], *, undeclared: str = "drop") -> Transform:
+    """The transform of a table with these columns (`async_core.source.spec.Column`s; see the module docstring),
+    and what it does with undeclared fields (`async_core.source.undeclared`)."""
+    declared = frozenset(c.source for c in columns if not c.from_parent and len(compile_path(c.source)) == 1)
+    taken = frozenset({*(c.name for c in columns), "processed_at"})
+    keep = compile_keep(undeclared, declared, taken)
+    namespace: dict[str, Any] = {
+        "Mapping": Mapping,
+        "RecordError": RecordError,
+        "_dig": dig,
+        "_declared": declared,
+        "_keep": keep,
+    }
     lines = [
         "def transform(record, processed_at, parent):",
         "    if not isinstance(record, Mapping):",
@@ -50,7 +63,12 @@ def compile_transform(columns: tuple[Any, ...]) -> Transform:
         lines += _check(index, column)
         fields.append(f"{column.name!r}: {value}")
     fields.append("'processed_at': processed_at")
-    lines.append(f"    return {{{', '.join(fields)}}}")
+    if keep is None:
+        lines.append(f"    return {{{', '.join(fields)}}}")
+    else:  # one C-level test per record; the loop over fields only for records that have undeclared ones
+        lines.append(f"    row = {{{', '.join(fields)}}}")
+        lines.append("    if not _declared.issuperset(record): _keep(record, row)")
+        lines.append("    return row")
     exec(compile("\n".join(lines), "<transform>", "exec"), namespace)
     transform: Transform = namespace["transform"]
     return transform

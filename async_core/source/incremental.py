@@ -30,6 +30,7 @@ from async_core.errors import RecordError
 from async_core.source.records import compile_path, dig
 from async_core.source.types import parse_timestamp
 
+_LONG = (-(2**63), 2**63 - 1)
 CursorKind = Literal["timestamp", "number", "string"]
 Comparable = dt.datetime | int | float | str
 
@@ -82,11 +83,17 @@ class Incremental:
         if self.kind == "timestamp":
             return parse_timestamp(raw, self.field)
         if self.kind == "number":
-            if isinstance(raw, bool) or not isinstance(raw, int | float) or not math.isfinite(raw):
-                raise RecordError(f"cursor {self.field!r} is not a number: {raw!r}")
-            return raw  # an int stays exact (64-bit ids lose digits as floats)
+            if isinstance(raw, bool) or not isinstance(raw, int | float):
+                raise RecordError(f"cursor {self.field!r} is not a number: {repr(raw)[:40]}")
+            # an int stays exact (64-bit ids lose digits as floats); one beyond 64 bits (a 400-digit number, which
+            # math.isfinite cannot even take) or NaN/Infinity is not a watermark any API could be sent
+            if isinstance(raw, int) and not _LONG[0] <= raw <= _LONG[1]:
+                raise RecordError(f"cursor {self.field!r} is a number beyond 64 bits")
+            if isinstance(raw, float) and not math.isfinite(raw):
+                raise RecordError(f"cursor {self.field!r} is not a finite number: {raw!r}")
+            return raw
         if not isinstance(raw, str):
-            raise RecordError(f"cursor {self.field!r} is not a string: {raw!r}")
+            raise RecordError(f"cursor {self.field!r} is not a string: got {type(raw).__name__}")
         return raw
 
     def to_state(self, value: Comparable) -> str | float:

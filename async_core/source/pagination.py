@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Mapping
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeGuard
 from urllib.parse import urljoin
 
 from async_core.errors import FatalError
@@ -35,9 +35,15 @@ class PageRequest:
 
     params: Params = ()
     url: str | None = None  # absolute; when set, the table's path and parameters are not used
+    # (query parameter, configuration key) pairs taken out of `url` before it was saved, added back from the
+    # configuration when it is used (`async_core.source.redact`): a saved link never holds a credential
+    signed: Params = ()
 
     def to_state(self) -> dict[str, Any]:
-        return {"params": [list(pair) for pair in self.params], "url": self.url}
+        saved: dict[str, Any] = {"params": [list(pair) for pair in self.params], "url": self.url}
+        if self.signed:
+            saved["signed"] = [list(pair) for pair in self.signed]
+        return saved
 
     @classmethod
     def from_state(cls, value: object) -> PageRequest | None:
@@ -47,11 +53,17 @@ class PageRequest:
         url, params = value.get("url"), value.get("params")
         if url is not None and not isinstance(url, str):
             return None
-        if not isinstance(params, list) or not all(
-            isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in params
-        ):
+        signed = value.get("signed", [])
+        if not _pairs(params) or not _pairs(signed):
             return None
-        return cls(params=tuple((k, v) for k, v in params), url=url)
+        return cls(params=tuple((k, v) for k, v in params), url=url, signed=tuple((k, v) for k, v in signed))
+
+
+def _pairs(value: object) -> TypeGuard[list[list[str]]]:
+    """A list of [str, str] pairs, as a state saves them."""
+    return isinstance(value, list) and all(
+        isinstance(p, list) and len(p) == 2 and all(isinstance(x, str) for x in p) for p in value
+    )
 
 
 @dataclasses.dataclass(frozen=True)

@@ -25,9 +25,10 @@ from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
-from async_core.source.records import compile_path
+from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
 from async_core.source.types import FIVETRAN_TYPES
+from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -75,6 +76,9 @@ class TableSpec:
     auth: Auth | None = None  # None: the source's
     response_rules: tuple[ResponseRule, ...] = ()  # tried before the source's
     record_rules: tuple[RecordRule, ...] = ()  # tried before the source's
+    # Fields no column reads: "columns" (each its own column), "json" (one JSON column), "drop" (on purpose).
+    # See `async_core.source.undeclared`.
+    undeclared: Undeclared = "columns"
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -91,9 +95,15 @@ class TableSpec:
             problems.append("from_parent columns need a parent")
         if self.parent is not None and not parent_columns:
             problems.append("a child table needs from_parent columns to fill its path")
+        if self.undeclared not in UNDECLARED_MODES:
+            problems.append(f"undeclared={self.undeclared!r}: expected one of {', '.join(UNDECLARED_MODES)}")
+        problems += [
+            f"column name {n!r} is the connector's (undeclared fields)" for n in names if n == UNDECLARED_COLUMN
+        ]
+        problems += _declaration_problems(self)
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
-        object.__setattr__(self, "_transform", compile_transform(self.columns))
+        object.__setattr__(self, "_transform", compile_transform(self.columns, undeclared=self.undeclared))
         object.__setattr__(self, "_records_path", compile_path(self.records))
 
     @property
@@ -110,28 +120,83 @@ class TableSpec:
         values: dict[str, Any] = {}
         for column in self.columns:
             if column.from_parent:
-                value = parent_record.get(column.source)
+                value = dig(parent_record, compile_path(column.source))
                 if value is None or isinstance(value, dict | list):
-                    raise RecordError(f"parent field {column.source!r} is missing or not a scalar")
+                    shown = "missing" if value is None else f"a JSON {type(value).__name__}, not a scalar"
+                    raise RecordError(f"parent field {column.source!r} (for {column.name!r}) is {shown}")
                 values[column.name] = value
         return values
 
     def schema_entry(self) -> dict[str, Any]:
         """What `schema()` declares for this table."""
         columns = {column.name: column.type for column in self.columns}
-        columns["processed_at"] = "UTC_DATETIME"
+        columns[PROCESSED_AT] = "UTC_DATETIME"
+        if self.undeclared == "json":
+            columns[UNDECLARED_COLUMN] = "JSON"
         return {"table": self.name, "primary_key": list(self.primary_key), "columns": columns}
 
     def transform(
         self, record: object, processed_at: dt.datetime, parent: Mapping[str, Any] | None = None
     ) -> dict[str, Any]:
-        """The row for one API record: declared columns only, types checked and converted, `processed_at` added.
+        """The row for one API record: declared columns, types checked and converted, `processed_at` added, and
+        the undeclared fields as the table says (`undeclared`).
 
         Raises `RecordError` when the record is not an object, lacks a required field, or a value has the wrong
         type. Booleans are not accepted as numbers (JSON `true` is not an id).
         """
         transform: Transform = object.__getattribute__(self, "_transform")
         return transform(record, processed_at, parent)
+
+
+# The column the connector adds to every row (the time the row was written). A source field of that name lands
+# under another column name: `Column("source_processed_at", "processed_at", ...)`.
+PROCESSED_AT = "processed_at"
+
+# Cursor kinds and the column types whose values such a cursor can never read: a "number" cursor on a BOOLEAN
+# column, a "string" cursor on a column that refuses strings. (A "number" cursor on a timestamp column reads
+# epoch seconds; a "timestamp" cursor on an INT column too: both can work.)
+_CURSOR_CANNOT_READ = {
+    "timestamp": {"BOOLEAN", "JSON"},
+    "number": {"BOOLEAN", "JSON", "STRING"},
+    "string": {"INT", "LONG", "FLOAT", "DOUBLE", "BOOLEAN", "JSON"},
+}
+
+
+def _declaration_problems(table: TableSpec) -> list[str]:
+    """What makes a table's declaration unable to work, each with its fix (refused at import, not at sync time)."""
+    problems = []
+    by_name = {column.name: column for column in table.columns}
+    for key in table.primary_key:
+        column = by_name.get(key)
+        if column is not None and not column.required and not column.from_parent:
+            problems.append(
+                f"primary key column {key!r} is declared required=False, but a row without its key cannot be "
+                f"written (the SDK refuses a null primary key); drop required=False"
+            )
+    if PROCESSED_AT in by_name:
+        problems.append(
+            f"column {PROCESSED_AT!r} is the connector's own (the time each row is written); land the API's field "
+            f"under another name, e.g. Column('source_{PROCESSED_AT}', {by_name[PROCESSED_AT].source!r}, ...)"
+        )
+    cursor = table.cursor
+    if cursor is not None:
+        for column in table.columns:
+            if column.source == cursor.field and not column.from_parent:
+                if column.type in _CURSOR_CANNOT_READ[cursor.kind]:
+                    problems.append(
+                        f"cursor {cursor.field!r} is kind={cursor.kind!r} but its column {column.name!r} is "
+                        f"{column.type}: the cursor could never read a value; {_cursor_fix(column.type)}"
+                    )
+                break
+    return problems
+
+
+def _cursor_fix(column_type: str) -> str:
+    if column_type == "STRING":
+        return 'use kind="string" (text ids compare as text) or declare the column INT/LONG if the API sends numbers'
+    if column_type in ("INT", "LONG", "FLOAT", "DOUBLE"):
+        return 'use kind="number"'
+    return "use a cursor field that holds a timestamp or a number"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -163,6 +228,9 @@ class Source:
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)
     keys: tuple[ConfigKey, ...] = ()
     allowed_hosts: frozenset[str] = frozenset()
+    # query parameters of the API's links that carry a credential (e.g. "access_token"): never saved in the state
+    # (a parameter whose value equals a configured secret is taken out too; see `async_core.source.redact`)
+    secret_params: tuple[str, ...] = ()
     default_tables: tuple[str, ...] = ()  # () = every table
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
@@ -170,6 +238,8 @@ class Source:
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
         object.__setattr__(self, "record_rules", tuple(self.record_rules))
+        if isinstance(self.secret_params, str):  # a single name may be given as a string
+            object.__setattr__(self, "secret_params", (self.secret_params,))
         names = [table.name for table in self.tables]
         problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
         for table in self.tables:
@@ -178,6 +248,11 @@ class Source:
             if table.parent is not None and table.parent.table == table.name:
                 problems.append(f"table {table.name!r} is its own parent")
         problems += [f"default table {n!r} is not declared" for n in self.default_tables if n not in names]
+        problems += [
+            f"table name {n!r} is the connector's own table (every sync writes it); rename the table"
+            for n in names
+            if n in (SYNC_RUNS, SYNC_ERRORS)
+        ]
         if problems:
             raise ValueError(f"source {self.name!r}: " + "; ".join(problems))
 

@@ -16,7 +16,7 @@ from typing import Any
 from async_core.run.bridge import Sink
 from async_core.sync import SyncResult
 from benchmarks.minimal.aio import aiohttp_client, httpx_client, start_on_loop_thread
-from benchmarks.minimal.common import run_minimal
+from benchmarks.minimal.common import records_of, run_minimal
 from benchmarks.minimal.h11pair import h11_async_client, threaded_get
 from benchmarks.minimal.pool import httpx_get, start_pool
 
@@ -24,8 +24,11 @@ from benchmarks.minimal.pool import httpx_get, start_pool
 def run_bare(
     configuration: Mapping[str, object], state: Mapping[str, Any] | None, *, sink: Sink, log: Any
 ) -> SyncResult:
-    """aiohttp fan-out under a semaphore, single-thread upserts, nothing else."""
-    return run_minimal("bare", configuration, sink=sink, fetch_side=start_on_loop_thread(aiohttp_client))
+    """What a user would write: aiohttp fan-out under a semaphore, the records upserted as they come from one
+    thread (for a primary-key-only schema, `common.user_schema`), a checkpoint every `checkpoint_every_rows`."""
+    return run_minimal(
+        "bare", configuration, sink=sink, fetch_side=start_on_loop_thread(aiohttp_client), rows=records_of
+    )
 
 
 def run_httpx_async(

@@ -19,9 +19,10 @@ import aiohttp
 from async_core.settings import Settings
 from async_core.source.spec import TableSpec
 from benchmarks.devtools import httpx
-from benchmarks.minimal.common import HEADERS, Done, Failed, Writer, last_page, page_url, rows_of, tables_of
+from benchmarks.minimal.common import HEADERS, Done, Failed, Writer, last_page, page_url, tables_of
 
 Get = Callable[[str], Awaitable[tuple[Mapping[str, str], Any]]]
+Take = Callable[[list[Any]], None]
 Client = Callable[[Settings], contextlib.AbstractAsyncContextManager[Get]]
 
 
@@ -60,23 +61,44 @@ async def httpx_client(settings: Settings) -> AsyncIterator[Get]:
 
 
 async def fan_out(settings: Settings, writer: Writer, count: Callable[[], None], client: Client) -> None:
-    """Every page of every table, `max_workers` requests at a time; each page put on the writer's queue."""
+    """Every page of every table, `max_workers` requests at a time; each page put on the writer's queue. A child
+    table (`parent`) lists its parent's pages first, then fans out every parent's pages the same way."""
     semaphore = asyncio.Semaphore(settings.max_workers)
     put = writer.queue.put
+    rows = writer.rows_of
 
     async with client(settings) as get:
 
-        async def page(spec: TableSpec, number: int) -> Mapping[str, str]:
+        async def fetch(url: str) -> tuple[Mapping[str, str], Any]:
             async with semaphore:
                 count()
-                headers, records = await get(page_url(settings, spec, number))
-            put((spec.name, rows_of(spec, records)))
-            return headers
+                return await get(url)
+
+        async def pages(spec: TableSpec, path: str, group: asyncio.TaskGroup, take: Take) -> None:
+            headers, records = await fetch(page_url(settings, path, 1))
+            take(records)
+            for number in range(2, last_page(settings, headers) + 1):
+                group.create_task(page(path, number, take))
+
+        async def page(path: str, number: int, take: Take) -> None:
+            _headers, records = await fetch(page_url(settings, path, number))
+            take(records)
 
         async def table(spec: TableSpec, group: asyncio.TaskGroup) -> None:
-            last = last_page(settings, await page(spec, 1))
-            for number in range(2, last + 1):
-                group.create_task(page(spec, number))
+            if spec.parent is None:
+                await pages(spec, spec.path, group, lambda records: put((spec.name, rows(spec, records, None))))
+                return
+            parents: list[Any] = []
+            async with asyncio.TaskGroup() as listing:
+                await pages(spec, settings.catalogue.table(spec.parent.table).path, listing, parents.extend)
+            for record in parents:
+                values = spec.parent_values(record)
+                path = spec.path.format_map(values)
+
+                def take(records: list[Any], values: dict[str, Any] = values) -> None:
+                    put((spec.name, rows(spec, records, values)))
+
+                group.create_task(pages(spec, path, group, take))
 
         async with asyncio.TaskGroup() as group:
             for spec in tables_of(settings):

@@ -28,7 +28,6 @@ from async_core.run.bridge import Sink
 from async_core.settings import Settings, parse_settings
 from async_core.source.spec import TableSpec
 from async_core.sync import SyncResult
-from sources.jsonplaceholder import TABLES
 
 HEADERS = {"Accept": "application/json", "User-Agent": "fivetran-asyncio-connector/1.0"}
 
@@ -57,8 +56,8 @@ def settings_of(configuration: Mapping[str, object]) -> Settings:
     return settings
 
 
-def page_url(settings: Settings, spec: TableSpec, page: int) -> str:
-    return f"{settings.base_url}{spec.path}?_page={page}&_limit={settings.page_size}"
+def page_url(settings: Settings, path: str, page: int) -> str:
+    return f"{settings.base_url}{path}?_page={page}&_limit={settings.page_size}"
 
 
 def last_page(settings: Settings, headers: Mapping[str, str]) -> int:
@@ -69,22 +68,41 @@ def last_page(settings: Settings, headers: Mapping[str, str]) -> int:
     return max(1, math.ceil(int(total) / settings.page_size))
 
 
-def rows_of(spec: TableSpec, records: list[Any]) -> list[dict[str, Any]]:
+def rows_of(spec: TableSpec, records: list[Any], parent: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
     """The connector's rows for `records`, without validating anything."""
     processed_at = dt.datetime.now(dt.UTC)
-    pairs = [(column.name, column.source) for column in spec.columns]
+    pairs = [(column.name, column.source) for column in spec.columns if not column.from_parent]
     rows = []
     for record in records:
         row = {name: record.get(source) for name, source in pairs}
+        if parent:
+            row.update(parent)
         row["processed_at"] = processed_at
         rows.append(row)
     return rows
 
 
+def records_of(spec: TableSpec, records: list[Any], parent: Mapping[str, Any] | None = None) -> list[dict[str, Any]]:
+    """What a user writes: the API's records as they come (a child's with its parent's key added), for a
+    primary-key-only schema (`user_schema`): the SDK infers the columns."""
+    if parent:
+        return [{**parent, **record} for record in records]
+    return records
+
+
+def user_schema(tables: list[TableSpec]) -> list[dict[str, Any]]:
+    """The schema a user declares: each table and its primary key, nothing else."""
+    return [{"table": spec.name, "primary_key": list(spec.primary_key)} for spec in tables]
+
+
+Rows = Callable[[TableSpec, list[Any], Mapping[str, Any] | None], list[dict[str, Any]]]
+
+
 class Writer:
     """The calling thread's side: takes pages off the queue and makes every sink call."""
 
-    def __init__(self, sink: Sink, *, checkpoint_every_rows: int) -> None:
+    def __init__(self, sink: Sink, *, checkpoint_every_rows: int, rows_of: Rows = rows_of) -> None:
+        self.rows_of = rows_of  # how the fetch side makes a page's rows (the connector's, or the records as-is)
         self.queue: queue.SimpleQueue[Item] = queue.SimpleQueue()
         self._sink = sink
         self._every = checkpoint_every_rows
@@ -123,13 +141,14 @@ def run_minimal(
     *,
     sink: Sink,
     fetch_side: Callable[[Settings, Writer, Callable[[], None]], Callable[[], None]],
+    rows: Rows = rows_of,
 ) -> SyncResult:
     """Starts `fetch_side(settings, writer, count_request)` (which returns a `join`), consumes on this thread.
 
     `count_request` is called once per HTTP request, from any thread (an `int +=` under the GIL would race across
     threads, so the count is a list append: atomic)."""
     settings = settings_of(configuration)
-    writer = Writer(sink, checkpoint_every_rows=settings.checkpoint_every_rows)
+    writer = Writer(sink, checkpoint_every_rows=settings.checkpoint_every_rows, rows_of=rows)
     requests: list[None] = []
     started = time.monotonic()
     join = fetch_side(settings, writer, lambda: requests.append(None))
@@ -160,4 +179,4 @@ def run_minimal(
 
 
 def tables_of(settings: Settings) -> list[TableSpec]:
-    return [TABLES[name] for name in settings.tables]
+    return [settings.catalogue.table(name) for name in settings.tables]

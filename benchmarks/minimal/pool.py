@@ -17,7 +17,7 @@ from typing import Any
 from async_core.settings import Settings
 from async_core.source.spec import TableSpec
 from benchmarks.devtools import httpx
-from benchmarks.minimal.common import HEADERS, Done, Failed, Writer, last_page, page_url, rows_of, tables_of
+from benchmarks.minimal.common import HEADERS, Done, Failed, Writer, last_page, page_url, tables_of
 
 SyncGet = Callable[[str], tuple[Mapping[str, str], Any]]
 MakeGet = Callable[[Settings], tuple[SyncGet, Callable[[], None]]]
@@ -57,8 +57,8 @@ def _start(
 
     def get(spec: TableSpec, number: int) -> Any:
         count()
-        headers, records = fetch(page_url(settings, spec, number))
-        put((spec.name, rows_of(spec, records)))
+        headers, records = fetch(page_url(settings, spec.path, number))
+        put((spec.name, writer.rows_of(spec, records, None)))
         return headers
 
     def first(spec: TableSpec) -> None:

@@ -38,7 +38,6 @@ from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TableSpec
 from async_core.sync import Log, SyncResult
 from benchmarks.threaded.client import Page, ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters
-from sources.jsonplaceholder import TABLES
 
 
 @dataclasses.dataclass
@@ -91,7 +90,7 @@ class ThreadedEngine:
         self._ledger_lock = threading.Lock()
         self._shutdown = threading.Event()
         self._progress_lock = threading.Lock()
-        self._tables = {name: _Table(TABLES[name]) for name in settings.tables}
+        self._tables = {name: _Table(settings.catalogue.table(name)) for name in settings.tables}
         self._rows_since_checkpoint = 0
         self._error_ids = 0
         self._checkpoints = 0
@@ -278,7 +277,7 @@ class ThreadedEngine:
         return {
             "processing_summary": {
                 "total_records_processed": total,
-                "total_errors": len(self._ledger.records),
+                "total_errors": self._ledger.total,
                 "total_retries": counters["retries"],
                 "worker_count": self._settings.max_workers,
                 "thread_count": len(self._threads.by_thread),

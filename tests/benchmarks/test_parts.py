@@ -6,7 +6,8 @@ from typing import Any
 
 from async_core import StdLog, run_sync
 from async_core.playground import Playground
-from benchmarks import adaptive, profiling, stats
+from benchmarks import adaptive, profiling, stats, workloads
+from benchmarks.devtools import requests
 from benchmarks.minimal import run_bare, run_h11_async, run_h11_threads, run_httpx_async, run_httpx_threads
 from benchmarks.runner import Options, rotation, tables_for
 from tests.devtools import pytest
@@ -83,29 +84,23 @@ def test_this_build_lacks_the_concurrency_key_or_says_it_has_it() -> None:
     assert adaptive.settled({}) is None
 
 
-MINIMAL = {
-    "bare": run_bare,
+CONTROLS = {
     "h11-async": run_h11_async,
     "h11-threads": run_h11_threads,
     "httpx-async": run_httpx_async,
     "httpx-threads": run_httpx_threads,
 }
+CONFIGURATION = {"tables": "posts,comments", "page_size": "7", "max_workers": "4", "checkpoint_every_rows": "100"}
 
 
-@pytest.mark.parametrize("name", sorted(MINIMAL))
+@pytest.mark.parametrize("name", sorted(CONTROLS))
 def test_minimal_engines_write_the_connectors_rows_from_one_thread(name: str) -> None:
     """Every row of posts and comments, equal to the connector's but for processed_at, upserted from one thread."""
     with Playground("none").in_thread() as playground:
-        configuration = {
-            "base_url": playground.base_url,
-            "tables": "posts,comments",
-            "page_size": "7",
-            "max_workers": "4",
-            "checkpoint_every_rows": "100",
-        }
+        configuration = {"base_url": playground.base_url, **CONFIGURATION}
         connector, minimal = RecordingSink(), RecordingSink()
         run_sync(configuration, None, sink=connector, log=StdLog("test"))
-        result = MINIMAL[name](configuration, None, sink=minimal, log=None)
+        result = CONTROLS[name](configuration, None, sink=minimal, log=None)
     assert result.status == "succeeded"
     assert result.summary["resilience"]["requests"] == 15 + 72  # ceil(100 / 7) + ceil(500 / 7)
     assert len(minimal.threads) == 1
@@ -113,6 +108,26 @@ def test_minimal_engines_write_the_connectors_rows_from_one_thread(name: str) ->
         expected = sorted((drop(row) for row in connector.rows(table)), key=lambda row: row["id"])
         assert sorted((drop(row) for row in minimal.rows(table)), key=lambda row: row["id"]) == expected
     assert len(minimal.checkpoints()) == 6  # every 100 rows (6 times in 600), then at the end
+
+
+def test_bare_upserts_the_records_as_a_user_would_with_the_connectors_checkpoint_cadence() -> None:
+    """`bare` is what a user writes: the API's records as they come (no column mapping, no processed_at), from
+    one thread, a checkpoint every checkpoint_every_rows rows; its schema is each table's primary key alone."""
+    with Playground("none").in_thread() as playground:
+        configuration = {"base_url": playground.base_url, **CONFIGURATION}
+        bare = RecordingSink()
+        result = run_bare(configuration, None, sink=bare, log=None)
+        served = {
+            table: requests.get(f"{playground.base_url}/{table}", timeout=10).json() for table in ("posts", "comments")
+        }
+    assert result.status == "succeeded"
+    assert result.summary["resilience"]["requests"] == 15 + 72
+    assert len(bare.threads) == 1
+    for table in ("posts", "comments"):
+        assert sorted(bare.rows(table), key=lambda row: row["id"]) == served[table]
+    assert len(bare.checkpoints()) == 6
+    schema = workloads.SCHEMAS["bare"](configuration)
+    assert schema == [{"table": "posts", "primary_key": ["id"]}, {"table": "comments", "primary_key": ["id"]}]
 
 
 def drop(row: dict[str, Any]) -> dict[str, Any]:

@@ -444,3 +444,21 @@ def test_a_status_the_rules_read_but_do_not_match_is_classified_as_always() -> N
     ]
     assert next(row["message"] for row in sink.rows("sync_errors") if row["severity"] == "HIGH") == "HTTP 404"
     assert statuses(result)["addresses"] == "incomplete"
+
+
+def test_every_skipped_record_gets_its_sync_errors_row_beyond_the_ledgers_sample() -> None:
+    """400 duplicates (16 times the ledger's sample of a severity): each one lands in `sync_errors` with its raw
+    record, and the summary counts them all."""
+    data = [{"id": n, "item": f"item {n}", "status": "DUPLICATE_RECORD"} for n in range(1, 401)]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        page, size = int(request.query["page"]), int(request.query["per_page"])
+        return web.json_response({"data": data[(page - 1) * size : page * size], "total": len(data)})
+
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(SHOP, url, sink, ("orders",), page_size="50")
+    assert result.status == "succeeded"
+    assert sorted(row["raw_record"]["id"] for row in sink.rows("sync_errors")) == list(range(1, 401))
+    assert result.summary["error_summary"]["errors_by_rule"] == {"duplicate": 400}
+    assert result.summary["processing_summary"]["total_errors"] == 400

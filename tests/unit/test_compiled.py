@@ -59,7 +59,8 @@ def test_each_type_agrees_with_its_converter(kind: str, required: bool) -> None:
 
 
 def test_nested_paths_parent_columns_and_processed_at() -> None:
-    """A dotted path reads a nested field, a from_parent column reads the parent's value; processed_at is added."""
+    """A dotted path reads a nested field, a from_parent column reads the parent's value; processed_at is added;
+    the field the dotted path reads part of is kept whole (undeclared: its other fields are not lost)."""
     from async_core.source import Parent
 
     spec = TableSpec(
@@ -74,7 +75,7 @@ def test_nested_paths_parent_columns_and_processed_at() -> None:
         ),
     )
     row = spec.transform({"id": 3, "address": {"city": "Oslo"}}, NOW, {"pid": 9})
-    assert row == {"pid": 9, "id": 3, "city": "Oslo", "processed_at": NOW}
+    assert row == {"pid": 9, "id": 3, "city": "Oslo", "processed_at": NOW, "address": {"city": "Oslo"}}
     assert spec.transform({"id": 3}, NOW, {"pid": 9})["city"] is None
     with pytest.raises(RecordError, match="parent value 'pid' is missing"):
         spec.transform({"id": 3}, NOW, None)

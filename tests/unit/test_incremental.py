@@ -104,3 +104,13 @@ def test_a_bad_declaration_is_a_clear_value_error(arguments: dict[str, Any], mes
     """An unknown kind or a negative or infinite lookback is refused when the source is declared."""
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)") + "$"):
         Incremental(field="u", param="s", **arguments)
+
+
+def test_a_huge_or_non_finite_number_is_no_cursor_value() -> None:
+    """A 401-digit id raised OverflowError out of math.isfinite (the page was lost as an unexpected error); now the
+    record simply has no cursor value, like a string in a number cursor."""
+    cursor = Incremental(field="meta.id", param="id_gt", kind="number")
+    assert cursor.value_of({"meta": {"id": 10**400}}) is None
+    assert cursor.value_of({"meta": {"id": float("nan")}}) is None
+    assert cursor.value_of({"meta": {"id": 2**63 - 1}}) == 2**63 - 1
+    assert cursor.from_state(10**400) is None

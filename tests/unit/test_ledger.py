@@ -1,6 +1,7 @@
 """The error ledger: severities, and the per-table and global thresholds."""
 
 import asyncio
+import gc
 
 from async_core.errors import (
     AuthenticationError,
@@ -10,7 +11,16 @@ from async_core.errors import (
     Severity,
     WaitTooLongError,
 )
-from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, severity_of
+from async_core.run.ledger import (
+    SAMPLE_PER_SEVERITY,
+    ErrorLedger,
+    ErrorRecord,
+    Verdict,
+    record_for,
+    record_ruled,
+    severity_of,
+)
+from async_core.source.rules import RecordAction
 
 
 def _error(table: str, severity: Severity = Severity.HIGH) -> ErrorRecord:
@@ -95,3 +105,25 @@ def test_summary_shape() -> None:
 def test_cancelled_error_is_not_an_exception_we_classify() -> None:
     """CancelledError is a BaseException: `except Exception` in the engine never swallows it."""
     assert not issubclass(asyncio.CancelledError, Exception)
+
+
+def test_the_ledger_counts_every_error_and_keeps_only_a_sample() -> None:
+    """10,000 records skipped by a rule (LOW, each with its raw record) and 3 lost pages: all counted, by severity,
+    table and rule; at most SAMPLE_PER_SEVERITY of each severity kept whole (every one is in sync_errors)."""
+    ledger = ErrorLedger(per_table_threshold=100, total_threshold=100)
+    for n in range(10_000):
+        ledger.record(
+            record_ruled(RecordAction.SKIP, rule="dupes", table="posts", page=n, record_id=str(n), raw_record={"n": n})
+        )
+    for page in range(3):
+        ledger.record(record_for(RetryableError("HTTP 503"), table="users", page=page))
+    alive = sum(isinstance(thing, ErrorRecord) for thing in gc.get_objects())  # what the ledger holds on to
+    assert alive <= 4 * SAMPLE_PER_SEVERITY
+    assert sum(error.severity is Severity.HIGH for error in ledger.sample) == 3
+    assert ledger.summary() == {
+        "total_errors": 10_003,
+        "errors_by_severity": {"LOW": 10_000, "MEDIUM": 0, "HIGH": 3, "CRITICAL": 0},
+        "errors_by_table": {"posts": 10_000, "users": 3},
+        "errors_by_rule": {"dupes": 10_000},
+    }
+    assert (ledger.pages_lost, ledger.records_rejected) == ({"users": 3}, {})

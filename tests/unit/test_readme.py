@@ -44,3 +44,29 @@ def test_source_keys_are_not_configuration_keys() -> None:
     keys = [key for key, _ in configuration_table()]
     assert "api_key" not in keys
     assert "api_key" in {key.name for key in load_source("jsonplaceholder").keys}
+
+
+TEMPLATE_SECTIONS = [
+    "Connector overview",
+    "Requirements",
+    "Getting started",
+    "Features",
+    "Configuration file",
+    "Requirements file",
+    "Authentication",
+    "Pagination",
+    "Data handling",
+    "Error handling",
+    "Tables created",
+    "Additional files",
+    "Additional considerations",
+]
+
+
+def test_the_sections_are_those_of_fivetrans_readme_template() -> None:
+    """The `##` headings are the example README template's, in its order, after the two commands."""
+    text = README.read_text(encoding="utf-8")
+    outside_code = re.sub(r"(?ms)^```.*?^```", "", text)
+    assert re.findall(r"^## (.+)$", outside_code, flags=re.MULTILINE) == TEMPLATE_SECTIONS
+    first = text.split("\n## ", 1)[0]
+    assert first.index("make debug") < first.index("make test")

@@ -67,7 +67,7 @@ def test_an_aware_utc_datetime_keeps_its_zone_and_a_naive_one_has_none() -> None
         ("INT", 2**31, "field 'v' is out of the INT range: 2147483648"),
         ("LONG", -(2**63) - 1, "field 'v' is out of the LONG range"),
         ("FLOAT", True, "field 'v' should be FLOAT, got bool"),
-        ("DOUBLE", float("nan"), "field 'v' should be DOUBLE, got float"),
+        ("DOUBLE", float("nan"), "field 'v' should be a finite DOUBLE, got nan"),
         ("DOUBLE", "1.5", "field 'v' should be DOUBLE, got str"),
         ("STRING", 1.5, "field 'v' should be STRING, got float"),
         ("STRING", True, "field 'v' should be STRING, got bool"),
@@ -97,14 +97,15 @@ def test_an_optional_column_may_be_missing_or_null() -> None:
 
 
 def test_a_dotted_source_reads_a_nested_field() -> None:
-    """Column("city", "address.geo.city") reads record["address"]["geo"]["city"]."""
+    """Column("city", "address.geo.city") reads record["address"]["geo"]["city"]; `address`, read only in part,
+    is kept whole as an undeclared field."""
     spec = TableSpec(
         name="users",
         path="/users",
         columns=(Column("id", "id", "INT"), Column("city", "address.geo.city", "STRING")),
     )
     row = spec.transform({"id": 1, "address": {"geo": {"city": "Gwen"}}}, NOW)
-    assert row == {"id": 1, "city": "Gwen", "processed_at": NOW}
+    assert row == {"id": 1, "city": "Gwen", "processed_at": NOW, "address": {"geo": {"city": "Gwen"}}}
 
 
 @pytest.mark.parametrize("record", [{"id": 1}, {"id": 1, "address": "flat"}, {"id": 1, "address": {"geo": None}}])
@@ -164,8 +165,10 @@ def test_a_child_row_takes_its_parent_columns_from_the_parent() -> None:
 
 def test_a_parent_record_without_its_key_is_a_record_error() -> None:
     """A parent row whose id is missing (or not a scalar) cannot have children to ask for."""
-    with pytest.raises(RecordError, match="parent field 'id' is missing or not a scalar"):
+    with pytest.raises(RecordError, match=r"parent field 'id' \(for 'company_id'\) is a JSON dict, not a scalar"):
         DEPARTMENTS.parent_values({"id": {"nested": 1}})
+    with pytest.raises(RecordError, match=r"parent field 'id' \(for 'company_id'\) is missing"):
+        DEPARTMENTS.parent_values({"name": "Acme"})
 
 
 def test_schema_for_lists_the_selected_tables_then_the_sync_tables() -> None:
@@ -261,3 +264,90 @@ def test_a_cursor_is_part_of_a_tables_declaration() -> None:
     )
     assert spec.cursor is not None
     assert spec.transform({"id": "a", "updatedAt": "2026-03-04T05:06:07Z"}, NOW)["updated_at"] == T
+
+
+# -- issue 18: declarations that cannot work are refused at import; values the destination cannot hold are rejected
+
+
+@pytest.mark.parametrize(
+    ("kind", "raw", "message"),
+    [
+        ("FLOAT", 1e39, r"field 'v' is out of the FLOAT range: 1e\+39"),
+        ("FLOAT", -3.5e38, r"field 'v' is out of the FLOAT range: -3.5e\+38"),
+        ("DOUBLE", 10**400, r"field 'v' is out of the DOUBLE range: 100000000000\.\.\. \(401 digits\)"),
+        ("UTC_DATETIME", 10**400, r"field 'v' is not a timestamp in range: 100000000000\.\.\. \(401 digits\)"),
+        ("NAIVE_DATETIME", -(10**400), "field 'v' is not a timestamp in range"),
+        ("FLOAT", float("inf"), "field 'v' should be a finite FLOAT, got inf"),
+        ("JSON", {"a": [float("nan")]}, "field 'v' is not a JSON document the destination can hold"),
+        ("JSON", {"k\ud800": 1}, r"field 'v' is not valid Unicode \(a lone surrogate\)"),
+    ],
+)
+def test_a_value_the_destination_cannot_hold_is_a_record_error(kind: str, raw: Any, message: str) -> None:
+    """1e39 used to land as inf in a FLOAT; a 401-digit integer raised OverflowError (a CRITICAL crash) in a DOUBLE
+    or a timestamp; NaN and lone surrogates nested in a JSON document passed."""
+    with pytest.raises(RecordError, match="^" + message):
+        one(kind).transform({"id": 1, "v": raw}, NOW)
+
+
+def test_a_float_lands_as_the_32_bit_value_the_destination_holds() -> None:
+    """3.4e38 is the largest FLOAT; 0.1 lands as its 32-bit value (what DuckDB's FLOAT reads back)."""
+    assert one("FLOAT").transform({"id": 1, "v": 3.4e38}, NOW)["v"] == pytest.approx(3.4e38, rel=1e-7)
+    assert one("FLOAT").transform({"id": 1, "v": 0.1}, NOW)["v"] == 0.10000000149011612
+    assert one("DOUBLE").transform({"id": 1, "v": 0.1}, NOW)["v"] == 0.1
+
+
+def test_a_nullable_primary_key_is_refused_at_import() -> None:
+    """A null key made the SDK raise ("Null primary key") in every sync; now the declaration says so and the fix."""
+    with pytest.raises(ValueError, match="table 't': primary key column 'id' is declared required=False.*drop"):
+        TableSpec(name="t", path="/t", columns=(Column("id", "id", "INT", required=False),))
+
+
+def test_a_column_named_processed_at_is_refused_with_the_fix() -> None:
+    """The connector's own processed_at used to overwrite the declared column in every row."""
+    columns = (Column("id", "id", "INT"), Column("processed_at", "processed_at", "UTC_DATETIME"))
+    refused = r"table 't': column 'processed_at' is the connector's own.*source_processed_at"
+    with pytest.raises(ValueError, match=refused):
+        TableSpec(name="t", path="/t", columns=columns)
+    renamed = (Column("id", "id", "INT"), Column("source_processed_at", "processed_at", "UTC_DATETIME"))
+    row = TableSpec(name="t", path="/t", columns=renamed).transform({"id": 1, "processed_at": "2024-01-01"}, NOW)
+    assert row["source_processed_at"] == dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    assert row["processed_at"] == NOW
+
+
+@pytest.mark.parametrize(
+    ("kind", "column_type", "fix"),
+    [
+        ("number", "STRING", 'use kind="string"'),
+        ("string", "INT", 'use kind="number"'),
+        ("timestamp", "BOOLEAN", "use a cursor field that holds a timestamp or a number"),
+    ],
+)
+def test_a_cursor_that_could_never_read_its_column_is_refused(kind: Any, column_type: str, fix: str) -> None:
+    """json-server 1.0's string ids under a kind="number" cursor left the watermark null in every sync."""
+    columns = (Column("id", "id", column_type),)
+    with pytest.raises(ValueError, match=f"cursor 'id' is kind='{kind}' but its column 'id' is {column_type}.*{fix}"):
+        TableSpec(name="t", path="/t", columns=columns, cursor=Incremental(field="id", param="id_gt", kind=kind))
+
+
+def test_cursors_that_can_work_are_accepted() -> None:
+    """Epoch seconds in an INT column under a timestamp cursor; a number cursor on a timestamp column."""
+    TableSpec(name="t", path="/t", columns=(Column("id", "id", "INT"),), cursor=Incremental(field="id", param="s"))
+    stamp = (Column("id", "id", "INT"), Column("ts", "ts", "UTC_DATETIME"))
+    TableSpec(name="t", path="/t", columns=stamp, cursor=Incremental(field="ts", param="s", kind="number"))
+
+
+def test_a_table_named_like_a_sync_table_is_refused() -> None:
+    with pytest.raises(ValueError, match="table name 'sync_errors' is the connector's own table"):
+        Source(name="s", tables=(TableSpec(name="sync_errors", path="/e", columns=(Column("id", "id", "INT"),)),))
+
+
+def test_a_dotted_parent_key_is_read() -> None:
+    """Column("customer_id", "meta.id", from_parent=True) read record.get("meta.id"): every child was dropped."""
+    child = TableSpec(
+        name="orders",
+        path="/customers/{customer_id}/orders",
+        columns=(Column("customer_id", "meta.id", "INT", from_parent=True), Column("id", "id", "INT")),
+        primary_key=("customer_id", "id"),
+        parent=Parent("customers"),
+    )
+    assert child.parent_values({"meta": {"id": 7}}) == {"customer_id": 7}

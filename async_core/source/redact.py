@@ -1,0 +1,63 @@
+"""Saved links without their credentials: what a next link carries is written to the state (and the SDK's
+"checkpoint recorded" log line prints the state), so a credential in its query must not go with it.
+
+An API may echo the token in its next links (Facebook's Graph API: `...&access_token=EAAB...`). Before a link is
+saved, every query parameter the source names in `secret_params`, and every parameter whose value equals a secret
+of the configuration, is taken out; a parameter that held a configured secret is remembered by the name of its
+configuration key (never its value) and added back from the configuration when the saved link is used again.
+
+Only the query is touched, segment by segment: the other parameters keep their exact encoding (a server's link
+is its own; re-encoding `%20` as `+` could change what it means).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from urllib.parse import quote, unquote_plus, urlsplit, urlunsplit
+
+from async_core.source.pagination import PageRequest
+
+
+def strip_credentials(
+    request: PageRequest, *, names: Collection[str], secrets: Mapping[str, str], tokens: Collection[str] = ()
+) -> PageRequest:
+    """`request` as it may be saved: its link without credential-bearing parameters.
+
+    `names`: parameter names that always carry a credential (compared case-insensitively); `secrets`: each secret
+    value of the configuration by the configuration key that holds it (empty values are ignored); `tokens`: secrets
+    of the sync that no configuration key holds (a session's token): taken out, not added back.
+    """
+    if request.url is None:
+        return request
+    parts = urlsplit(request.url)
+    if not parts.query:
+        return request
+    lowered = {name.lower() for name in names}
+    by_value = {value: key for key, value in secrets.items() if value}
+    dropped = {token for token in tokens if token}
+    segments = parts.query.split("&")
+    kept, signed = [], list(request.signed)
+    for segment in segments:
+        name, _, value = segment.partition("=")
+        plain_name, plain_value = unquote_plus(name), unquote_plus(value)
+        key = by_value.get(plain_value)
+        if key is None and plain_value not in dropped and plain_name.lower() not in lowered:
+            kept.append(segment)
+            continue
+        if key is not None:
+            signed.append((plain_name, key))
+    if len(kept) == len(segments):
+        return request
+    url = urlunsplit(parts._replace(query="&".join(kept)))
+    return PageRequest(params=request.params, url=url, signed=tuple(signed))
+
+
+def sign(request: PageRequest, values: Mapping[str, str]) -> PageRequest:
+    """A saved request with its credentials added back from the configuration (`values`), ready to be sent. A key
+    no longer configured is left out (the server then refuses the link, and the error says so)."""
+    if request.url is None or not request.signed:
+        return request
+    parts = urlsplit(request.url)
+    added = [f"{quote(name, safe='')}={quote(values[key], safe='')}" for name, key in request.signed if values.get(key)]
+    query = "&".join(segment for segment in (parts.query, *added) if segment)
+    return PageRequest(params=request.params, url=urlunsplit(parts._replace(query=query)))
