@@ -24,17 +24,43 @@ from fivetran_connector_sdk import ConfigurationForm, Connector, Test, form_fiel
 from fivetran_connector_sdk import Logging as log
 from fivetran_connector_sdk import Operations as op
 
-from async_core import ConfigurationError, StateError, run_sync, schema_for, schema_selection
+from async_core import ConfigurationError, StateError, parse_settings, run_sync, schema_for, schema_selection
 from async_core.setup import form_fields, test_connection
+from async_core.source import Source
+
+# The source whose keys (credentials) the setup form asks for. The SDK's form cannot show fields depending on the
+# `source` a user picks, so a connector deployed for another source of sources/ names it here.
+FORM_SOURCE = "jsonplaceholder"
+
+
+def validate_configuration(configuration: dict) -> None:
+    """Raises `ValueError` with one line naming the key, the value and what is allowed, for the first bad value."""
+    try:
+        parse_settings(configuration)
+    except ConfigurationError as error:
+        raise ValueError(str(error)) from None
 
 
 def schema(configuration: dict) -> list:
-    """The configured source's tables with their column types, plus `sync_runs` and `sync_errors`."""
+    """The configured source's tables with their column types, plus `sync_runs` and `sync_errors`.
+
+    A bad configuration is `update()`'s to report, in one line; here it falls back to the default tables rather than
+    fail before that line is printed."""
+    try:
+        validate_configuration(configuration)
+    except ValueError:
+        log.warning("schema(): the configuration is invalid (the sync says why); declaring the default tables")
     return schema_for(*schema_selection(configuration))
 
 
 def update(configuration: dict, state: dict) -> None:
-    """One sync. A bad configuration or a stopped sync fails it with one clear line (`op.error`)."""
+    """One sync. A bad configuration or a stopped sync fails it with one clear line (`op.error`); a partial sync
+    succeeds with a warning on the dashboard (`op.warning`)."""
+    try:
+        validate_configuration(configuration)
+    except ValueError as error:
+        op.error(f"invalid configuration: {error}")
+        return
     try:
         result = run_sync(configuration, state, sink=op, log=log)
     except ConfigurationError as error:
@@ -46,24 +72,48 @@ def update(configuration: dict, state: dict) -> None:
     log.info("sync summary: " + json.dumps(result.summary, sort_keys=True))
     if result.status == "failed":
         op.error(f"sync stopped: {result.message}")
+    elif result.status == "partial":
+        op.warning(f"sync partial: {result.message}")
 
 
 def configuration_form() -> ConfigurationForm:
-    """The setup form: every configuration key (secrets as password fields, choices as dropdowns, switches as
-    toggles) and a "Test connection" that fetches the first page of each selected table."""
+    """The setup form: the keys a user decides and `FORM_SOURCE`'s credentials, and a "Test connection"."""
+    return setup_form(FORM_SOURCE)
+
+
+def setup_form(source: str | Source) -> ConfigurationForm:
+    """The keys a user decides and `source`'s own keys (secrets as password fields, choices as dropdowns, switches
+    as toggles, defaults as placeholders) and a "Test connection" that fetches the first page of each table."""
     form = ConfigurationForm()
-    for field in form_fields():
+    for field in form_fields(source):
         description = field.description or None
+        placeholder = field.placeholder or None
         if field.kind == "dropdown":
             options = [form_field.DropdownFieldParam(value=option) for option in field.options]
-            form.add_field(form_field.DropdownField(field.name, field.label, fields=options, description=description))
+            form.add_field(
+                form_field.DropdownField(
+                    field.name,
+                    field.label,
+                    fields=options,
+                    description=description,
+                    required=field.required,
+                    placeholder=placeholder,
+                )
+            )
         elif field.kind == "toggle":
-            form.add_field(form_field.ToggleField(field.name, field.label, description=description))
+            form.add_field(
+                form_field.ToggleField(field.name, field.label, description=description, required=field.required)
+            )
         else:
             kind = form_field.TextField.password if field.kind == "password" else form_field.TextField.plain_text
             form.add_field(
                 form_field.TextField(
-                    field.name, field.label, kind, description=description, placeholder=field.placeholder or None
+                    field.name,
+                    field.label,
+                    kind,
+                    description=description,
+                    required=field.required,
+                    placeholder=placeholder,
                 )
             )
     form.add_test(label="Test connection: fetch the first page of each selected table", func=connection_test)
@@ -72,6 +122,10 @@ def configuration_form() -> ConfigurationForm:
 
 def connection_test(configuration: dict) -> object:
     """The setup test: a clear line for what failed (bad configuration, a table whose first page cannot be had)."""
+    try:
+        validate_configuration(configuration)
+    except ValueError as error:
+        return Test().failure(f"invalid configuration: {error}")
     problem = test_connection(configuration)
     return Test().success() if problem is None else Test().failure(problem)
 

@@ -3,6 +3,13 @@
 `parse_settings` checks every key and raises `ConfigurationError` naming the key, the value and what is allowed.
 Unknown keys are not an error (a deployed connection may carry keys of an older version); they are returned so
 that the caller can warn about them.
+
+The configuration holds what a user decides (`PARSERS`: the threaded example's keys, the source, its base URL, its
+tables, the request rate) and the source's own keys (credentials). How an API is read is the source's declaration
+(`Source(policy=Policy(...))`, `async_core.source.policy`); the embedded playground's knobs are set by the tests,
+the benchmark and the `playground` CLI directly (`Settings(playground_faults=...)`). The keys that moved out
+(`MOVED_KEYS`) are still accepted and honoured for one release, with one warning each naming the new home
+(`moved_key_warnings`).
 """
 
 from __future__ import annotations
@@ -18,6 +25,8 @@ from async_core.errors import ConfigurationError
 from async_core.http.limit import LimitMode
 from async_core.http.retry import Jitter, RetryStrategy
 from async_core.source.catalogue import DEFAULT_SOURCE, load_source
+from async_core.source.policy import RANGES, WHOLE, Policy
+from async_core.source.shard import ALL, Shard, check_tables, parse_shard
 from async_core.source.spec import ConfigKey, Source
 
 PLAYGROUND = "playground"
@@ -28,11 +37,16 @@ T = TypeVar("T")
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Settings:
-    """Everything a sync is configured with. Defaults follow the threaded example where it has one."""
+    """Everything a sync is configured with. Defaults follow the threaded example where it has one.
+
+    The keys of `PARSERS` come from the configuration; the fields of `Policy` from the source's declaration (or,
+    for one release, from their old configuration keys); the `playground_*` fields only from code.
+    """
 
     source: str = DEFAULT_SOURCE  # a module of sources/
     base_url: str = ""  # "" = the source's; "playground" starts the embedded server; anything else is a real API
     tables: tuple[str, ...] = ()  # () = the source's default tables
+    shard: Shard = ALL  # this connection's share of the child tables' parents (`2/8`); 1/1: all of them
     page_size: int = 25  # rows per request (`_limit`); 0 fetches each collection in one request
     max_workers: int = 3  # requests in flight at once, for the whole sync
     error_threshold_per_thread: int = 5  # errors (MEDIUM and above) a table may have before it stops
@@ -174,45 +188,76 @@ def _profile(key: str, raw: str) -> str:
     return text
 
 
-# One line per key: how its string becomes a typed value. The order is the order of the README's table.
+# The choices of every key that has a fixed set of values: one list each, read by the parsers and the setup form.
+CHOICES: dict[str, tuple[str, ...]] = {
+    "retry_strategy": tuple(s.value for s in RetryStrategy),
+    "retry_jitter": tuple(j.value for j in Jitter),
+    "concurrency": tuple(m.value for m in LimitMode),
+    "playground_faults": PLAYGROUND_PROFILES,
+}
+
+
+# One line per key a user decides: how its string becomes a typed value. The order is the order of the README's
+# table and of the setup form.
 PARSERS: dict[str, Callable[[str, str], Any]] = {
     "source": lambda key, raw: raw.strip(),  # checked by loading it (see parse_settings)
     "base_url": _base_url,
     "tables": lambda key, raw: raw,  # checked against the source's tables (see parse_settings)
-    "page_size": _integer(0, 10_000),
+    "shard": parse_shard,
     "max_workers": _integer(1, 512),
     "error_threshold_per_thread": _integer(1, 1_000_000),
     "total_error_threshold": _integer(1, 1_000_000),
     "api_timeout_seconds": _number(0.0, 3600.0, low_open=True),
     "enable_circuit_breaker": _boolean,
+    "retry_strategy": _choice(RetryStrategy, CHOICES["retry_strategy"]),
+    "max_retries": _integer(0, 100),
     "failure_threshold": _integer(1, 10_000),
     "recovery_timeout": _number(0.0, 3600.0, low_open=True),
-    "retry_strategy": _choice(RetryStrategy, tuple(s.value for s in RetryStrategy)),
-    "max_retries": _integer(0, 100),
     "base_delay": _number(0.0, 3600.0),
-    "max_delay": _number(0.0, 3600.0),
-    "retry_jitter": _choice(Jitter, tuple(j.value for j in Jitter)),
-    "retry_budget_percent": _number(0.0, 100.0),
-    "max_wait_seconds": _number(0.0, 86_400.0),
     "requests_per_second": _number(0.0, 100_000.0),
-    "max_response_mb": _number(0.0, 4096.0, low_open=True),
-    "checkpoint_every_rows": _integer(1, 10_000_000),
-    "max_pages_per_table": _integer(1, 100_000_000),
-    "lost_page_syncs": _integer(1, 1000),
-    "allow_insecure_http": _boolean,
-    "playground_faults": _profile,
-    "playground_scale": _integer(1, 1000),
-    "playground_latency_ms": _integer(0, 60_000),
-    "playground_seed": _integer(0, 2**31 - 1),
-    "breaker_failure_percent": _number(0.0, 100.0, low_open=True),
-    "breaker_window": _integer(1, 10_000),
-    "breaker_minimum_calls": _integer(1, 10_000),
-    "breaker_half_open_probes": _integer(1, 100),
-    "concurrency": _choice(LimitMode, tuple(m.value for m in LimitMode)),
-    "concurrency_initial": _integer(1, 512),
-    "concurrency_min_gain_percent": _number(0.0, 50.0, low_open=True),
-    "playground_capacity": _integer(0, 100_000),
 }
+
+
+@dataclasses.dataclass(frozen=True)
+class MovedKey:
+    """A configuration key of the previous release: still parsed and honoured, with a warning naming its home."""
+
+    parse: Callable[[str, str], Any]
+    home: str
+
+
+def _policy_parser(name: str) -> Callable[[str, str], Any]:
+    if name in CHOICES:
+        enum_type = {"retry_jitter": Jitter, "concurrency": LimitMode}[name]
+        return _choice(enum_type, CHOICES[name])
+    if name == "allow_insecure_http":
+        return _boolean
+    low, high, low_open = RANGES[name]
+    return _integer(int(low), int(high)) if name in WHOLE else _number(low, high, low_open=low_open)
+
+
+_POLICY_HOME = "the source's declaration: Source(policy=Policy({name}=...)) in sources/<source>.py"
+_PLAYGROUND_HOME = (
+    "the playground's own options: set by code (Settings({name}=...), run_sync(settings=...)) or the `playground` CLI"
+)
+POLICY_FIELDS = tuple(field.name for field in dataclasses.fields(Policy))
+MOVED_KEYS: dict[str, MovedKey] = {
+    **{name: MovedKey(_policy_parser(name), _POLICY_HOME.format(name=name)) for name in POLICY_FIELDS},
+    "playground_faults": MovedKey(_profile, _PLAYGROUND_HOME.format(name="playground_faults")),
+    "playground_scale": MovedKey(_integer(1, 1000), _PLAYGROUND_HOME.format(name="playground_scale")),
+    "playground_latency_ms": MovedKey(_integer(0, 60_000), _PLAYGROUND_HOME.format(name="playground_latency_ms")),
+    "playground_seed": MovedKey(_integer(0, 2**31 - 1), _PLAYGROUND_HOME.format(name="playground_seed")),
+    "playground_capacity": MovedKey(_integer(0, 100_000), _PLAYGROUND_HOME.format(name="playground_capacity")),
+}
+
+
+def moved_key_warnings(configuration: Mapping[str, object]) -> list[str]:
+    """One line per key of the configuration that moved out of it (still honoured this release), in key order."""
+    return [
+        f"configuration key {key!r} has moved to {MOVED_KEYS[key].home}; it is honoured in this release and will "
+        "be ignored in the next: remove it from configuration.json"
+        for key in sorted(set(configuration) & set(MOVED_KEYS))
+    ]
 
 
 def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[str]]:
@@ -229,7 +274,9 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     raw_source = str(configuration.get("source", "")).strip() or DEFAULT_SOURCE
     source = load_source(raw_source)
     values: dict[str, Any] = {"source": raw_source, "catalogue": source}
-    for key, parse in PARSERS.items():
+    values.update({name: getattr(source.policy, name) for name in POLICY_FIELDS})
+    parsers = {**PARSERS, **{key: moved.parse for key, moved in MOVED_KEYS.items()}}
+    for key, parse in parsers.items():
         if key not in configuration or key == "source":
             continue
         raw = str(configuration[key])
@@ -250,7 +297,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     }
     settings = Settings(**values)
     _check_together(settings)
-    unknown = sorted(set(configuration) - set(PARSERS) - set(source_keys))
+    unknown = sorted(set(configuration) - set(parsers) - set(source_keys))
     return settings, unknown
 
 
@@ -270,6 +317,8 @@ def _check_together(settings: Settings) -> None:
         )
     if not settings.api_base_url:
         raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")
+    if settings.shard.splits:
+        check_tables("shard", settings.shard, settings.catalogue, settings.tables)
     if settings.breaker_minimum_calls > settings.breaker_window:
         raise ConfigurationError(
             "breaker_minimum_calls",
@@ -283,7 +332,8 @@ def _check_together(settings: Settings) -> None:
         raise ConfigurationError(
             "base_url",
             settings.api_base_url,
-            'plain http is only allowed to a loopback host; use https, or set allow_insecure_http to "true"',
+            "plain http is only allowed to a loopback host; use https, or declare "
+            "Source(policy=Policy(allow_insecure_http=True)) in the source",
         )
 
 

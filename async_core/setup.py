@@ -1,9 +1,12 @@
 """The setup form's content and its "Test connection" check, independent of the SDK (connector.py renders them).
 
-The form lists every configuration key: the source as a dropdown of the modules in `sources/`, the secrets of every
-source as password fields, enumerations as dropdowns, booleans as toggles, the rest as text with the default as a
-placeholder. The connection test parses the configuration like a sync would, then fetches the first page of each
-selected table (a child table: the parent's first page, then the first parent's child page) and says what failed.
+The form holds what a user decides (the keys of `async_core.settings.PARSERS`, in the README's order) and the keys
+of one source: the SDK's form has no field that shows or hides others, so it cannot follow the `source` a user
+picks; connector.py names the source the form is for. Every choice is a dropdown built from the one list of
+`async_core.settings.CHOICES` (or the modules of `sources/`), booleans are toggles, secrets password fields, and
+each field says its default (as the placeholder, and in the description). The connection test parses the
+configuration like a sync would, then fetches the first page of each selected table (a child table: the parent's
+first page, then the first parent's child page) and says what failed.
 """
 
 from __future__ import annotations
@@ -15,15 +18,14 @@ from typing import Literal
 
 from async_core.errors import ConfigurationError, ConnectorError
 from async_core.http.client import ApiClient, make_session
-from async_core.http.retry import Jitter, RetryStrategy
 from async_core.run.engine import Engine
 from async_core.run.ledger import ErrorLedger
 from async_core.run.metrics import Metrics
 from async_core.run.walk import Walk, WalkStart
-from async_core.settings import PARSERS, PLAYGROUND_PROFILES, Settings, parse_settings
-from async_core.source.catalogue import known, load_source
+from async_core.settings import CHOICES, PARSERS, Settings, parse_settings
+from async_core.source.catalogue import DEFAULT_SOURCE, known, load_source
 from async_core.source.pagination import PageRequest
-from async_core.source.spec import TableSpec
+from async_core.source.spec import Source, TableSpec
 from async_core.sync import api_base_url
 
 FieldKind = Literal["text", "password", "dropdown", "toggle"]
@@ -42,44 +44,54 @@ class FormField:
 
 _DESCRIPTIONS = {
     "source": "The API to sync: a module of sources/",
-    "base_url": '"playground" runs the embedded test server; empty = the source\'s own base URL',
-    "tables": "Comma-separated; empty = the source's default tables",
-    "max_workers": "Requests in flight at once, for the whole sync",
-}
-_CHOICES: dict[str, tuple[str, ...]] = {
-    "retry_strategy": tuple(s.value for s in RetryStrategy),
-    "retry_jitter": tuple(j.value for j in Jitter),
-    "playground_faults": PLAYGROUND_PROFILES,
+    "base_url": '"playground" runs the embedded test server; empty is the source\'s own base URL',
+    "tables": "Comma-separated; empty is the source's default tables",
+    "shard": "k/n: this connection's share of the child tables' parents (1/1 is all of them); see the README",
+    "max_workers": "Requests in flight at once, for the whole sync (1 to 512)",
+    "error_threshold_per_thread": "Errors (MEDIUM and above) a table may have before it stops",
+    "total_error_threshold": "Errors (MEDIUM and above) the sync may have before it stops and fails",
+    "api_timeout_seconds": "Bound on one attempt, connect to last byte",
+    "enable_circuit_breaker": "Stop sending requests to a host that keeps failing, and probe it later",
+    "retry_strategy": "base·2ⁿ, base, or base·(n+1) seconds between retries",
+    "max_retries": "Retries per request after the first attempt",
+    "failure_threshold": "Failures in a row that open the circuit breaker",
+    "recovery_timeout": "Seconds the breaker stays open before it probes the host",
+    "base_delay": "Seconds: the retry strategies' base",
+    "requests_per_second": "A proactive rate limit; 0 is off",
 }
 
 
-def form_fields() -> list[FormField]:
-    """Every configuration key, in the README's order, then every source's own keys (secrets as passwords)."""
-    defaults = Settings(catalogue=load_source())
-    fields = [FormField("source", "Source", "dropdown", _DESCRIPTIONS["source"], options=tuple(known()))]
+def form_fields(source: str | Source = DEFAULT_SOURCE) -> list[FormField]:
+    """The keys a user decides, in the README's order, then the keys of `source` (secrets as passwords)."""
+    catalogue = source if isinstance(source, Source) else load_source(source)
+    defaults = Settings(catalogue=catalogue)
+    fields = []
     for name in PARSERS:
-        if name == "source":
-            continue
         label = name.replace("_", " ").capitalize()
-        default = getattr(defaults, name, "")
-        description = _DESCRIPTIONS.get(name, "")
-        if name in _CHOICES:
-            fields.append(FormField(name, label, "dropdown", description, options=_CHOICES[name]))
+        default = getattr(defaults, name)
+        shown = default.value if hasattr(default, "value") else default
+        if isinstance(shown, bool):
+            shown = "on" if shown else "off"
+        elif isinstance(shown, float):
+            shown = f"{shown:g}"
+        shown = ",".join(catalogue.default_tables or catalogue.table_names) if name == "tables" else str(shown)
+        if name == "base_url":
+            shown = catalogue.base_url
+        description = f"{_DESCRIPTIONS[name]}. Default: {shown or 'none'}"
+        required = name == "base_url" and not catalogue.base_url  # no default to fall back on
+        if name == "source":
+            options = tuple(known())
+            fields.append(FormField(name, label, "dropdown", description, options, catalogue.name, required))
+        elif name in CHOICES:
+            fields.append(FormField(name, label, "dropdown", description, CHOICES[name], shown, required))
         elif isinstance(default, bool):
-            fields.append(FormField(name, label, "toggle", description))
+            fields.append(FormField(name, label, "toggle", description, required=required))
         else:
-            shown = default.value if hasattr(default, "value") else default
-            placeholder = "" if shown in ("", ()) else str(shown)
-            fields.append(FormField(name, label, "text", description, placeholder=placeholder))
-    seen = {field.name for field in fields}
-    for source_name in known():
-        for key in load_source(source_name).keys:
-            if key.name in seen:
-                continue
-            seen.add(key.name)
-            kind: FieldKind = "password" if key.secret else "text"
-            description = f"{key.description} (source {source_name})".strip()
-            fields.append(FormField(key.name, key.label, kind, description, placeholder=key.default))
+            fields.append(FormField(name, label, "text", description, placeholder=shown, required=required))
+    for key in catalogue.keys:
+        kind: FieldKind = "password" if key.secret else "text"
+        description = f"{key.description} (source {catalogue.name})".strip()
+        fields.append(FormField(key.name, key.label, kind, description, placeholder=key.default, required=key.required))
     return fields
 
 

@@ -29,17 +29,16 @@ from async_core.run.metrics import Metrics
 from async_core.run.report import build_summary
 from async_core.run.state import SyncState
 from async_core.run.walk import WalkStart
-from async_core.settings import Settings, parse_settings
+from async_core.settings import Settings, moved_key_warnings, parse_settings
 
 
 class Log(Protocol):
-    """The logger the connector passes: Fivetran's `Logging`, or anything with these three methods."""
+    """The logger the connector passes: Fivetran's `Logging`, or anything with these two methods (`severe`, which
+    SDK 3.0 deprecates, is not needed: what must reach the dashboard goes through `op.warning` / `op.error`)."""
 
     def info(self, message: str) -> None: ...
 
     def warning(self, message: str) -> None: ...
-
-    def severe(self, message: str) -> None: ...
 
 
 class StdLog:
@@ -53,9 +52,6 @@ class StdLog:
 
     def warning(self, message: str) -> None:
         self._logger.warning(message)
-
-    def severe(self, message: str) -> None:
-        self._logger.error(message)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -84,6 +80,8 @@ def run_sync(
     """
     if settings is None:
         settings, unknown = parse_settings(configuration)
+        for line in moved_key_warnings(configuration):
+            log.warning(line)
         for key in unknown:
             log.warning(f"configuration key {key!r} is not known to this connector and is ignored")
     started_at = dt.datetime.now(dt.UTC)

@@ -44,7 +44,7 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
-from async_core.run.pages import BridgePages, CollectingPages, TableStopped
+from async_core.run.pages import BridgePages, CollectingPages, TableStopped, shard_filters
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
@@ -109,6 +109,7 @@ class Engine:
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
+        self._shard_rows = shard_filters(settings, source)  # a parent table's rows, when sharded: its share only
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -219,6 +220,9 @@ class Engine:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
         units = collector.units
+        shard = self._settings.shard
+        if shard.splits:  # this connection's parents only: the other shards' connections walk theirs
+            units = {unit: values for unit, values in units.items() if shard.owns(unit)}
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
         # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
@@ -386,6 +390,9 @@ class Engine:
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []
         skipped: list[ErrorRecord] = []
+        owned = self._shard_rows.get(spec.name)
+        if owned is not None:
+            records = [record for record in records if owned(record)]
         for record in records:
             try:
                 rule = rule_for(record) if rule_for is not None else None

@@ -9,14 +9,15 @@ becomes the key of one child walk (`unit_key`).
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from async_core.errors import RecordError, SyncStopped
 from async_core.run.bridge import LastPage, Replan, Slot
 from async_core.run.walk import Fetched, Walk
+from async_core.settings import Settings
 from async_core.source.pagination import PageRequest
-from async_core.source.spec import TableSpec
+from async_core.source.spec import Source, TableSpec
 
 if TYPE_CHECKING:
     from async_core.run.engine import Engine
@@ -110,3 +111,27 @@ def unit_key(values: Mapping[str, Any]) -> str:
     if len(parts) == 1 and isinstance(parts[0], int) and not isinstance(parts[0], bool):
         return str(parts[0])
     return json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, default=str)
+
+
+def shard_filters(settings: Settings, source: Source) -> dict[str, Callable[[Any], bool]]:
+    """With `shard`: for each selected parent of a selected child table, whether one of its records is this
+    shard's (by the child walk's key, as the child's parents are chosen; a record without that key can have no
+    children: the first shard lands it). Empty without a shard."""
+    shard = settings.shard
+    if not shard.splits:
+        return {}
+    filters: dict[str, Callable[[Any], bool]] = {}
+    for name in settings.tables:
+        child = source.table(name)
+        if child.parent is None or child.parent.table not in settings.tables or child.parent.table in filters:
+            continue
+
+        def owned(record: Any, child: TableSpec = child) -> bool:
+            try:
+                values = child.parent_values(record) if isinstance(record, dict) else None
+            except RecordError:
+                values = None
+            return shard.owns(unit_key(values)) if values is not None else shard.index == 1
+
+        filters[child.parent.table] = owned
+    return filters

@@ -17,6 +17,7 @@ from async_core.source.pagination import (
     Paginator,
     Single,
 )
+from async_core.source.policy import Policy
 from async_core.source.rules import RecordAction, RecordRule, ResponseAction, ResponseRule, Rules
 from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
 
@@ -37,6 +38,7 @@ __all__ = [
     "PageNumber",
     "Paginator",
     "Parent",
+    "Policy",
     "RecordAction",
     "RecordRule",
     "ResponseAction",

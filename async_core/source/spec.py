@@ -25,6 +25,7 @@ from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
+from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
 from async_core.source.types import FIVETRAN_TYPES
@@ -217,7 +218,7 @@ class Source:
 
     `base_url` is the default; the configuration key `base_url` overrides it. `auth` applies to every table that
     does not declare its own. `allowed_hosts` lists hosts (https only) that pagination links may point to; no
-    credential is ever sent to them.
+    credential is ever sent to them. `policy` is how the API is read (`async_core.source.policy`).
     """
 
     name: str
@@ -234,6 +235,7 @@ class Source:
     default_tables: tuple[str, ...] = ()  # () = every table
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
+    policy: Policy = dataclasses.field(default_factory=Policy)  # page size, retry details, waits, limits, cadence
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))

@@ -252,7 +252,7 @@ class ThreadedEngine:
     def _task_failed(self, exc: Exception, args: tuple[Any, ...]) -> None:
         """An exception that escaped a task is a bug: CRITICAL, the sync stops."""
         table = next(arg for arg in args if isinstance(arg, _Table))
-        self._log.severe(f"task failed for table {table.spec.name}: {exc!r}")
+        self._log.warning(f"task failed for table {table.spec.name}: {exc!r}")
         self._judge(table, record_for(exc, table=table.spec.name), dead_letter=True)
 
     # -- the end, on the calling thread

@@ -42,14 +42,18 @@ def test_the_connection_test_names_a_bad_value_in_one_line(tmp_path: Path) -> No
 
 
 def test_the_form_lists_every_key_with_secrets_as_passwords() -> None:
-    """Every configuration key is a field; every source's secret is a password field; choices are dropdowns."""
+    """Every configuration key is a field; the source's secrets are password fields (the shipped form's
+    jsonplaceholder, and api_playground's form); choices are dropdowns."""
     sys.path.insert(0, str(ROOT))
     import connector  # the project's own connector.py
     from async_core.settings import PARSERS
 
     fields = {field.name: field for field in connector.configuration_form().to_response().fields}
     assert set(PARSERS) <= set(fields)
+    assert fields["api_key"].text_field == 1  # TextField.password
+    other = {field.name: field for field in connector.setup_form("api_playground").to_response().fields}
+    assert set(PARSERS) <= set(other)
     for secret in ("api_key", "bearer_token", "basic_password", "session_password"):
-        assert fields[secret].text_field == 1, secret  # TextField.password
+        assert other[secret].text_field == 1, secret  # TextField.password
     assert [option.value for option in fields["source"].dropdown_options] == ["api_playground", "jsonplaceholder"]
     assert fields["enable_circuit_breaker"].toggle

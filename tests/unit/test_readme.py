@@ -4,17 +4,19 @@ import dataclasses
 import re
 from pathlib import Path
 
-from async_core.settings import PARSERS, Settings
+from async_core.settings import MOVED_KEYS, PARSERS, Settings
 from async_core.source.catalogue import load_source
+from async_core.source.policy import Policy
+from tests.devtools import pytest
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
 
-def configuration_table() -> list[tuple[str, str]]:
-    """(key, default) of each row of the table under "## Configuration file"."""
+def configuration_table(header: str = "| key | default |") -> list[tuple[str, str]]:
+    """(key, default) of each row of the table under "## Configuration file" that starts with `header`."""
     text = README.read_text(encoding="utf-8")
     section = text.split("## Configuration file", 1)[1].split("\n## ", 1)[0]
-    table = section.split("| key | default |", 1)[1].split("\n\n", 1)[0]  # the first table; source keys follow
+    table = section.split(header, 1)[1].split("\n\n", 1)[0]  # up to the blank line after it
     return re.findall(r"^\| `(\w+)` \| `?([^`|]*?)`? \|", table, flags=re.MULTILINE)
 
 
@@ -23,11 +25,24 @@ def test_the_table_lists_every_key_in_order() -> None:
     assert [key for key, _ in configuration_table()] == list(PARSERS)
 
 
-def test_the_table_gives_the_codes_defaults() -> None:
-    """Each default in the table is the Settings default, as configuration.json would write it."""
+def test_the_policy_and_playground_tables_list_every_moved_key() -> None:
+    """The source's policy table has one row per `Policy` field, in its order; the playground's table the rest of
+    the keys that moved out of the configuration: together, exactly `MOVED_KEYS`."""
+    policy = [key for key, _ in configuration_table("| field | default |")]
+    playground = [key for key, _ in configuration_table("| knob | default |")]
+    assert policy == [field.name for field in dataclasses.fields(Policy)]
+    assert policy + playground == list(MOVED_KEYS)
+
+
+@pytest.mark.parametrize("header", ["| key | default |", "| field | default |", "| knob | default |"])
+def test_the_table_gives_the_codes_defaults(header: str) -> None:
+    """Each default in the tables is the Settings default (for a policy field, `Policy`'s, the same), as
+    configuration.json would write it."""
     defaults = {field.name: field.default for field in dataclasses.fields(Settings)}
-    for key, documented in configuration_table():
+    policy = {field.name: field.default for field in dataclasses.fields(Policy)}
+    for key, documented in configuration_table(header):
         value = defaults[key]
+        assert policy.get(key, value) == value, key
         if isinstance(value, tuple):
             expected = ",".join(value)
         elif isinstance(value, bool):

@@ -1,8 +1,12 @@
 """Settings: strings in, one frozen typed object out; every bad value named in one line."""
 
+from typing import Any
+
 from async_core.errors import ConfigurationError
+from async_core.http.limit import LimitMode
 from async_core.http.retry import Jitter, RetryStrategy
-from async_core.settings import Settings, parse_settings, schema_selection
+from async_core.settings import Settings, moved_key_warnings, parse_settings, schema_selection
+from async_core.source import Column, Policy, Source, TableSpec
 from tests.devtools import pytest
 
 
@@ -182,3 +186,117 @@ def test_a_base_url_with_credentials_is_refused_in_one_line_without_the_password
     assert "hunter2" not in message
     assert "api_key" in message
     assert refused.value.key == "base_url"
+
+
+# The configuration.json this connector shipped before the keys a user does not decide moved out of it.
+PREVIOUS_CONFIGURATION = {
+    "base_url": "playground",
+    "tables": "users,posts,comments",
+    "page_size": "25",
+    "max_workers": "3",
+    "error_threshold_per_thread": "5",
+    "total_error_threshold": "15",
+    "api_timeout_seconds": "5",
+    "enable_circuit_breaker": "true",
+    "failure_threshold": "5",
+    "recovery_timeout": "30",
+    "retry_strategy": "exponential_backoff",
+    "max_retries": "3",
+    "base_delay": "1.0",
+    "requests_per_second": "0",
+    "api_key": "",
+    "playground_faults": "flaky",
+}
+
+
+def test_a_previous_configuration_is_accepted_with_one_warning_per_moved_key() -> None:
+    """page_size and playground_faults moved: no unknown key, one warning each naming where it lives now."""
+    settings, unknown = parse_settings(PREVIOUS_CONFIGURATION)
+    assert unknown == []
+    assert settings.page_size == 25
+    warnings = moved_key_warnings(PREVIOUS_CONFIGURATION)
+    assert len(warnings) == 2
+    assert warnings[0].startswith("configuration key 'page_size' has moved to the source's declaration: ")
+    assert "Source(policy=Policy(page_size=...))" in warnings[0]
+    assert warnings[1].startswith("configuration key 'playground_faults' has moved to the playground's own options")
+    assert moved_key_warnings({"max_workers": "3", "api_key": "k"}) == []
+
+
+def test_a_moved_key_is_still_honoured_and_validated() -> None:
+    """Each moved key still sets its value this release (over the source's policy), and a bad one is still refused
+    naming the key."""
+    configuration = {
+        "page_size": "0",
+        "max_delay": "60",
+        "retry_jitter": "none",
+        "concurrency": "fixed",
+        "breaker_window": "20",
+        "breaker_minimum_calls": "10",
+        "checkpoint_every_rows": "7",
+        "allow_insecure_http": "true",
+        "playground_faults": "none",
+        "playground_scale": "4",
+        "playground_seed": "1",
+    }
+    settings, unknown = parse_settings(configuration)
+    assert unknown == []
+    assert (settings.page_size, settings.max_delay, settings.retry_jitter) == (0, 60.0, Jitter.NONE)
+    assert (settings.concurrency.value, settings.breaker_window, settings.breaker_minimum_calls) == ("fixed", 20, 10)
+    assert (settings.checkpoint_every_rows, settings.allow_insecure_http) == (7, True)
+    assert (settings.playground_faults, settings.playground_scale, settings.playground_seed) == ("none", 4, 1)
+    assert len(moved_key_warnings(configuration)) == len(configuration)
+    with pytest.raises(ConfigurationError, match="'breaker_window' has value '0'"):
+        parse_settings({"breaker_window": "0"})
+
+
+def test_the_sources_policy_sets_what_the_configuration_does_not(monkeypatch: Any) -> None:
+    """A source that declares Policy(page_size=100, max_wait_seconds=60) gets them; a moved key still wins."""
+    import async_core.settings as settings_module
+
+    declared = Source(
+        name="my_api",
+        base_url="https://api.example.com",
+        policy=Policy(page_size=100, max_wait_seconds=60, concurrency=LimitMode.FIXED),
+        tables=(TableSpec(name="orders", path="/orders", columns=(Column("id", "id", "INT"),)),),
+    )
+    monkeypatch.setattr(settings_module, "load_source", lambda name=None: declared)
+    settings, _ = parse_settings({"source": "my_api"})
+    assert (settings.page_size, settings.max_wait_seconds, settings.concurrency) == (100, 60.0, LimitMode.FIXED)
+    assert settings.max_delay == Policy().max_delay
+    assert parse_settings({"source": "my_api", "page_size": "10"})[0].page_size == 10
+
+
+def test_a_bad_policy_is_refused_when_the_source_is_declared() -> None:
+    """Like every declaration mistake: a ValueError naming the field, at import of the source module."""
+    with pytest.raises(ValueError, match="max_delay is -1"):
+        Policy(max_delay=-1)
+    with pytest.raises(ValueError, match="page_size must be a whole number"):
+        Policy(page_size=2.5)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="breaker_minimum_calls"):
+        Policy(breaker_window=10, breaker_minimum_calls=20)
+
+
+def test_a_shard_is_k_of_n_and_splits_parents_by_a_stable_hash() -> None:
+    """`2/8` parses; each parent key belongs to exactly one of n shards, by BLAKE2b (the same in every process:
+    Python's hash() is salted per process, and would move parents between connections from one sync to the next)."""
+    from async_core.source.shard import Shard, parse_shard
+
+    assert parse_shard("shard", " 2 / 8 ") == Shard(2, 8)
+    assert not parse_shard("shard", "1/1").splits
+    for bad in ("0/2", "3/2", "2", "a/b", "1/2000"):
+        with pytest.raises(ConfigurationError, match="'shard'"):
+            parse_shard("shard", bad)
+    units = [str(n) for n in range(1000)]
+    owners = [[Shard(k, 3).owns(unit) for k in (1, 2, 3)] for unit in units]
+    assert all(sum(row) == 1 for row in owners)
+    assert all(250 < sum(row[k] for row in owners) < 420 for k in range(3))
+    # pinned: a change of the hash would move parents between the connections of a running deployment
+    assert [unit for unit in units[:12] if Shard(1, 2).owns(unit)] == ["1", "2", "4", "5", "6", "7", "8", "10", "11"]
+
+
+def test_a_shard_refuses_tables_that_would_land_whole_in_every_shard() -> None:
+    """Only child tables and their parents split; the default tables of jsonplaceholder have no parent."""
+    settings, _ = parse_settings({"source": "api_playground", "tables": "companies,departments", "shard": "2/8"})
+    assert str(settings.shard) == "2/8"
+    with pytest.raises(ConfigurationError, match="users, posts, comments would land whole in every shard"):
+        parse_settings({"shard": "1/2"})
