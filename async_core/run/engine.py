@@ -25,6 +25,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from async_core.errors import (
     AuthenticationError,
     FatalError,
+    RecordError,
     RetryableError,
     RuleStop,
     SyncStopped,
@@ -44,7 +45,7 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
-from async_core.run.pages import BridgePages, CollectingPages, TableStopped, shard_filters
+from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
@@ -298,7 +299,9 @@ class Engine:
             credentials = {**self._source.headers, **signed}
             try:
                 response = await self._client.fetch(
-                    Request(url, credentials=credentials), check=check, judged=rules.statuses
+                    Request(url, credentials=credentials, parse_float=spec.parse_float),
+                    check=check,
+                    judged=rules.statuses,
                 )
                 break
             except AuthenticationError:
@@ -322,7 +325,8 @@ class Engine:
                 )
             )
         if fetched.skipped is not None:
-            self._note(page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status))
+            skip = page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status)
+            self._note(placed(skip, where(walk)))
         return fetched
 
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
@@ -344,6 +348,10 @@ class Engine:
                 served_at=fetched.served_at,
             )
         )
+        context = where(walk)
+        if context is not None:  # a child table's: which parent the rows were of
+            rejected = [placed(error, context) for error in rejected]
+            skipped = [placed(error, context) for error in skipped]
         for error in skipped:  # LOW: never a stop
             self._note(error)
         if rejected:
@@ -361,11 +369,14 @@ class Engine:
             tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
         )
 
-    def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
-        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None:
+        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error.
+        `where`: which parent's walk it was, for a child table (see `where`)."""
         if name not in self._fetched_any:
             self._first_errors.setdefault(name, exc)
-        error = record_for(exc, table=name, page=number)
+        error = placed(record_for(exc, table=name, page=number), where)
         lost = PageLost(name, number, error, unit=unit)
         if slot is None:
             assert self._bridge is not None
@@ -377,6 +388,21 @@ class Engine:
         self._judge(error)
         if isinstance(exc, WaitTooLongError | NoProgress | RuleStop):
             raise TableStopped(str(exc)) from exc
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None:
+        """A parent row whose key the child's path needs cannot be read: its child rows cannot be asked for. A
+        MEDIUM error of the child table with the parent record, never a silent skip."""
+        error = record_for(
+            RecordError(f"parent table {parent.name!r}: {exc}; its rows of {child.path} cannot be asked for"),
+            table=child.name,
+            page=number,
+            record_id=self._record_id(parent, record),
+            raw_record=record,
+        )
+        self._metrics.table(child.name).errors += 1
+        self._note(error)
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
