@@ -172,9 +172,10 @@ async def _fetch_side(
     breaker = None
     status, message = "succeeded", None
     try:
-        async with api_base_url(settings) as base_url, make_session(settings) as session:
+        policy = settings.http_policy()
+        async with api_base_url(settings) as base_url, make_session(policy) as session:
             client = ApiClient(
-                settings,
+                policy,
                 session,
                 base_url=base_url,
                 metrics=metrics,

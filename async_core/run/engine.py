@@ -187,7 +187,7 @@ class Engine:
             start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
-            pages=pages or BridgePages(self),
+            pages=pages or BridgePages(self, self._bridge),
             start=start,
             page_size=self._settings.page_size,
             max_pages=self._settings.max_pages_per_table,
@@ -202,7 +202,7 @@ class Engine:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = CollectingPages(self, spec)
+        collector = CollectingPages(self, self._bridge, spec)
         async with asyncio.TaskGroup() as listing:
             await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
