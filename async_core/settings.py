@@ -27,6 +27,7 @@ from async_core.http.limit import LimitMode
 from async_core.http.retry import Jitter, RetryStrategy
 from async_core.source.catalogue import DEFAULT_SOURCE, load_source
 from async_core.source.policy import RANGES, WHOLE, Policy
+from async_core.source.shard import ALL, Shard, check_tables, parse_shard
 from async_core.source.spec import ConfigKey, Source
 
 PLAYGROUND = "playground"
@@ -46,6 +47,7 @@ class Settings:
     source: str = DEFAULT_SOURCE  # a module of sources/
     base_url: str = ""  # "" = the source's; "playground" starts the embedded server; anything else is a real API
     tables: tuple[str, ...] = ()  # () = the source's default tables
+    shard: Shard = ALL  # this connection's share of the child tables' parents (`2/8`); 1/1: all of them
     page_size: int = 25  # rows per request (`_limit`); 0 fetches each collection in one request
     max_workers: int = 3  # requests in flight at once, for the whole sync
     error_threshold_per_thread: int = 5  # errors (MEDIUM and above) a table may have before it stops
@@ -206,6 +208,7 @@ PARSERS: dict[str, Callable[[str, str], Any]] = {
     "source": lambda key, raw: raw.strip(),  # checked by loading it (see parse_settings)
     "base_url": _base_url,
     "tables": lambda key, raw: raw,  # checked against the source's tables (see parse_settings)
+    "shard": parse_shard,
     "max_workers": _integer(1, 512),
     "error_threshold_per_thread": _integer(1, 1_000_000),
     "total_error_threshold": _integer(1, 1_000_000),
@@ -319,6 +322,8 @@ def _check_together(settings: Settings) -> None:
         )
     if not settings.api_base_url:
         raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")
+    if settings.shard.splits:
+        check_tables("shard", settings.shard, settings.catalogue, settings.tables)
     if settings.breaker_minimum_calls > settings.breaker_window:
         raise ConfigurationError(
             "breaker_minimum_calls",

@@ -46,6 +46,7 @@ _DESCRIPTIONS = {
     "source": "The API to sync: a module of sources/",
     "base_url": '"playground" runs the embedded test server; empty is the source\'s own base URL',
     "tables": "Comma-separated; empty is the source's default tables",
+    "shard": "k/n: this connection's share of the child tables' parents (1/1 is all of them); see the README",
     "max_workers": "Requests in flight at once, for the whole sync (1 to 512)",
     "error_threshold_per_thread": "Errors (MEDIUM and above) a table may have before it stops",
     "total_error_threshold": "Errors (MEDIUM and above) the sync may have before it stops and fails",
@@ -123,11 +124,18 @@ async def _probe(settings: Settings) -> list[str]:
             metrics=metrics,
             log=lambda _line: None,
         )
+        # Each wait of a request is bounded by max_wait_seconds, each attempt by api_timeout_seconds; this bounds
+        # a table's probe as a whole (a parent's page, then a child's), whatever the server does.
+        attempts = settings.max_retries + 1
+        bound = 2 * (settings.max_wait_seconds + attempts * settings.api_timeout_seconds + settings.max_delay)
         for name in settings.tables:
             try:
-                await _first_page(engine, settings, source.table(name))
+                async with asyncio.timeout(bound):
+                    await _first_page(engine, settings, source.table(name))
             except (ConnectorError, ValueError) as error:
                 problems.append(f"{name}: {type(error).__name__}: {error}")
+            except TimeoutError:
+                problems.append(f"{name}: no first page within {bound:g} s")
     return problems
 
 

@@ -47,6 +47,7 @@ from async_core.http.policy import Counters, HttpPolicy
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    api_error_code,
     check_status,
     decode_json,
     decode_judged,
@@ -82,6 +83,7 @@ class Request:
     method: str = "GET"
     credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     json_body: Any = None  # for a POST (a session login)
+    parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
 
 
 class ApiClient:
@@ -240,14 +242,15 @@ class ApiClient:
         signal = Signal.NONE
         paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
+            max_wait = self._settings.max_wait_seconds  # every wait bounded: past it, the page is given up
             while True:
-                waited = await self.gate.wait()
+                waited = await self.gate.wait(max_wait)
                 if waited:
                     paused = True
                     self._metrics.gate_waits += 1
                     self._metrics.gate_wait_seconds += waited
                 if self.pace is not None:
-                    await self.pace.wait()
+                    await self.pace.wait(max_wait)
                 if self._limiter is None:
                     break
                 await self._limiter.acquire()
@@ -314,9 +317,20 @@ class ApiClient:
                             method, body = "GET", None  # as browsers do: only 307 and 308 repeat the body
                         continue
                     status = response.status
-                    check_status(status, response.headers, judged=judged)
+                    try:
+                        check_status(status, response.headers, judged=judged)
+                    except FatalError as exc:
+                        if 400 <= status < 500:  # what the API calls its error, for sync_errors
+                            code = await self._error_code(response)
+                            if code is not None:
+                                exc.args = (f"{exc} (API error code {code!r})",)
+                        raise
                     raw = await self._read_body(response)
-                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
+                    body = (
+                        decode_judged(raw)
+                        if status in judged
+                        else decode_json(status, raw, parse_float=request.parse_float)
+                    )
                     links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
                     return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:
@@ -347,6 +361,16 @@ class ApiClient:
             f"{self._origin[0]}://{self._origin[1]}:{self._origin[2]} is trusted: pagination links and redirects "
             "must stay there (or the host must be listed as allowed, and then no credentials are sent)"
         )
+
+    async def _error_code(self, response: aiohttp.ClientResponse) -> str | None:
+        """The error code in a 4xx response's JSON body, or None (no JSON, too large, cut short: the status says
+        enough, and reading an error body must never hide the error)."""
+        if "json" not in response.headers.get("Content-Type", "").lower():
+            return None
+        try:
+            return api_error_code(await self._read_body(response))
+        except Exception:
+            return None
 
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The decoded body, refused as soon as it is larger than `max_response_mb` (see `http/body.py`): a

@@ -24,6 +24,7 @@ from urllib.parse import quote, urlencode, urlsplit
 from async_core.errors import (
     AuthenticationError,
     FatalError,
+    RecordError,
     RetryableError,
     RuleStop,
     SyncStopped,
@@ -43,7 +44,7 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
-from async_core.run.pages import BridgePages, CollectingPages, TableStopped
+from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
@@ -108,6 +109,7 @@ class Engine:
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
+        self._shard_rows = shard_filters(settings, source)  # a parent table's rows, when sharded: its share only
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -209,6 +211,9 @@ class Engine:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
         units = collector.units
+        shard = self._settings.shard
+        if shard.splits:  # this connection's parents only: the other shards' connections walk theirs
+            units = {unit: values for unit, values in units.items() if shard.owns(unit)}
         assert self._bridge is not None
         self._bridge.put(Parents(spec.name, tuple(units)))
         # As many parent walks alive at once as the bridge has slots (each waits for one): walks are created as
@@ -283,7 +288,9 @@ class Engine:
             credentials = {**self._source.headers, **signed}
             try:
                 response = await self._client.fetch(
-                    Request(url, credentials=credentials), check=check, judged=rules.statuses
+                    Request(url, credentials=credentials, parse_float=spec.parse_float),
+                    check=check,
+                    judged=rules.statuses,
                 )
                 break
             except AuthenticationError:
@@ -307,7 +314,8 @@ class Engine:
                 )
             )
         if fetched.skipped is not None:
-            self._note(page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status))
+            skip = page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status)
+            self._note(placed(skip, where(walk)))
         return fetched
 
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
@@ -322,17 +330,24 @@ class Engine:
                 tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
             )
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        context = where(walk)
+        if context is not None:  # a child table's: which parent the rows were of
+            rejected = [placed(error, context) for error in rejected]
+            skipped = [placed(error, context) for error in skipped]
         for error in skipped:  # LOW: never a stop
             self._note(error)
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
 
-    def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
-        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None:
+        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error.
+        `where`: which parent's walk it was, for a child table (see `where`)."""
         if name not in self._fetched_any:
             self._first_errors.setdefault(name, exc)
-        error = record_for(exc, table=name, page=number)
+        error = placed(record_for(exc, table=name, page=number), where)
         lost = PageLost(name, number, error, unit=unit)
         if slot is None:
             assert self._bridge is not None
@@ -344,6 +359,21 @@ class Engine:
         self._judge(error)
         if isinstance(exc, WaitTooLongError | NoProgress | RuleStop):
             raise TableStopped(str(exc)) from exc
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None:
+        """A parent row whose key the child's path needs cannot be read: its child rows cannot be asked for. A
+        MEDIUM error of the child table with the parent record, never a silent skip."""
+        error = record_for(
+            RecordError(f"parent table {parent.name!r}: {exc}; its rows of {child.path} cannot be asked for"),
+            table=child.name,
+            page=number,
+            record_id=self._record_id(parent, record),
+            raw_record=record,
+        )
+        self._metrics.table(child.name).errors += 1
+        self._note(error)
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
@@ -357,6 +387,9 @@ class Engine:
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []
         skipped: list[ErrorRecord] = []
+        owned = self._shard_rows.get(spec.name)
+        if owned is not None:
+            records = [record for record in records if owned(record)]
         for record in records:
             try:
                 rule = rule_for(record) if rule_for is not None else None

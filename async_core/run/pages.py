@@ -8,15 +8,19 @@ becomes the key of one child walk (`unit_key`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from async_core.errors import RecordError, SyncStopped
 from async_core.run.bridge import Bridge, LastPage, Replan, Slot
+from async_core.run.ledger import ErrorRecord
 from async_core.run.walk import Fetched, Walk
+from async_core.settings import Settings
 from async_core.source.pagination import PageRequest
-from async_core.source.spec import TableSpec
+from async_core.source.spec import Source, TableSpec
 
 
 class TableStopped(Exception):
@@ -24,13 +28,22 @@ class TableStopped(Exception):
 
 
 class PageHandler(Protocol):
-    """What the pages need of the engine (`async_core.run.engine.Engine`): fetch a page, deliver it, lose it."""
+    """What the pages need of the engine (`async_core.run.engine.Engine`): fetch a page, deliver it, lose it, say
+    that a parent row cannot be read. A protocol, so that the engine imports this module and not the reverse."""
 
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched: ...
 
-    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None: ...
+    def deliver(
+        self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None
+    ) -> None: ...
 
-    def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None: ...
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None: ...
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None: ...
 
 
 class BridgePages:
@@ -60,7 +73,7 @@ class BridgePages:
         self._engine.deliver(walk, number, fetched, slot, resume=resume)
 
     def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
-        self._engine.lose(walk.spec.name, walk.unit, number, slot, error)
+        self._engine.lose(walk.spec.name, walk.unit, number, slot, error, where=where(walk))
 
     def put(self, message: LastPage | Replan) -> None:
         self._bridge.put(message)
@@ -95,17 +108,19 @@ class CollectingPages(BridgePages):
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         for record in fetched.records:
             try:
-                values = self._child.parent_values(record) if isinstance(record, dict) else None
-            except RecordError:
-                values = None
-            if values is None:
-                continue  # a parent row without its key cannot have children we can ask for
+                if not isinstance(record, Mapping):
+                    raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+                values = self._child.parent_values(record)
+            except RecordError as exc:  # its children cannot be asked for: said, never skipped silently
+                self._engine.parent_unreadable(self._child, walk.spec, number, record, exc)
+                continue
             unit = unit_key(values)
             self.units.setdefault(unit, values)
 
     def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
         self.lost = True
-        self._engine.lose(self._child.name, None, number, None, error)
+        listing = f"listing parent table {walk.spec.name!r}, path {walk.spec.path}"
+        self._engine.lose(self._child.name, None, number, None, error, where=listing)
 
     def put(self, message: LastPage | Replan) -> None:
         pass
@@ -117,3 +132,45 @@ def unit_key(values: Mapping[str, Any]) -> str:
     if len(parts) == 1 and isinstance(parts[0], int) and not isinstance(parts[0], bool):
         return str(parts[0])
     return json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, default=str)
+
+
+def where(walk: Walk) -> str | None:
+    """Which parent a child table's walk is for, and the path it reads (no query: nothing secret), for its errors:
+    "parent customer_id=3, path /customers/3/orders". None for a table's own walk."""
+    if not walk.parent:
+        return None
+    keys = ", ".join(f"{name}={value!r}" for name, value in walk.parent.items())
+    try:
+        path = walk.spec.path.format_map({name: quote(str(value), safe="") for name, value in walk.parent.items()})
+    except (KeyError, ValueError, IndexError):
+        path = walk.spec.path
+    return f"parent {keys}, path {path}"
+
+
+def placed(error: ErrorRecord, context: str | None) -> ErrorRecord:
+    """`error` with where it happened added to its message."""
+    return error if context is None else dataclasses.replace(error, message=f"{error.message} ({context})")
+
+
+def shard_filters(settings: Settings, source: Source) -> dict[str, Callable[[Any], bool]]:
+    """With `shard`: for each selected parent of a selected child table, whether one of its records is this
+    shard's (by the child walk's key, as the child's parents are chosen; a record without that key can have no
+    children: the first shard lands it). Empty without a shard."""
+    shard = settings.shard
+    if not shard.splits:
+        return {}
+    filters: dict[str, Callable[[Any], bool]] = {}
+    for name in settings.tables:
+        child = source.table(name)
+        if child.parent is None or child.parent.table not in settings.tables or child.parent.table in filters:
+            continue
+
+        def owned(record: Any, child: TableSpec = child) -> bool:
+            try:
+                values = child.parent_values(record) if isinstance(record, dict) else None
+            except RecordError:
+                values = None
+            return shard.owns(unit_key(values)) if values is not None else shard.index == 1
+
+        filters[child.parent.table] = owned
+    return filters

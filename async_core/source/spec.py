@@ -28,7 +28,7 @@ from async_core.source.pagination import Paginator, Single
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
-from async_core.source.types import FIVETRAN_TYPES
+from async_core.source.types import EPOCH_UNITS, FIVETRAN_TYPES, MAX_DECIMAL_PRECISION, ExactFloat
 from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -48,10 +48,36 @@ class Column:
     type: str
     required: bool = True  # a record without this field (or with null) is rejected to `sync_errors`
     from_parent: bool = False
+    epoch: str = "s"  # timestamp columns: the unit of epoch numbers, "s" or "ms" (declared, never guessed)
+    precision: int | None = None  # DECIMAL columns: total digits (1 to 38), and digits after the point
+    scale: int | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIVETRAN_TYPES:
             raise ValueError(f"column {self.name!r}: unknown type {self.type!r}; expected one of {FIVETRAN_TYPES}")
+        problems = []
+        if self.epoch not in EPOCH_UNITS:
+            problems.append(f"epoch={self.epoch!r}: expected one of {', '.join(EPOCH_UNITS)}")
+        elif self.epoch != "s" and self.type not in ("UTC_DATETIME", "NAIVE_DATETIME"):
+            problems.append(f"epoch={self.epoch!r} is for UTC_DATETIME and NAIVE_DATETIME columns, not {self.type}")
+        if self.type == "DECIMAL":
+            p, s = self.precision, self.scale
+            if type(p) is not int or type(s) is not int or not 1 <= p <= MAX_DECIMAL_PRECISION or not 0 <= s <= p:
+                problems.append(
+                    f"DECIMAL needs precision (1 to {MAX_DECIMAL_PRECISION}) and scale (0 to precision), got "
+                    f"precision={p!r}, scale={s!r}: e.g. Column(..., 'DECIMAL', precision=12, scale=2)"
+                )
+        elif self.precision is not None or self.scale is not None:
+            problems.append(f"precision and scale are for DECIMAL columns, not {self.type}")
+        if problems:
+            raise ValueError(f"column {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def schema_type(self) -> str | dict[str, Any]:
+        """The column's type as `schema()` declares it (a DECIMAL with its precision and scale)."""
+        if self.type == "DECIMAL":
+            return {"type": "DECIMAL", "precision": self.precision, "scale": self.scale}
+        return self.type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -108,6 +134,11 @@ class TableSpec:
         object.__setattr__(self, "_records_path", compile_path(self.records))
 
     @property
+    def parse_float(self) -> type[ExactFloat] | None:
+        """How JSON numbers with a fraction are read for this table: with their text when a column is DECIMAL."""
+        return ExactFloat if any(column.type == "DECIMAL" for column in self.columns) else None
+
+    @property
     def path_fields(self) -> set[str]:
         return set(_TEMPLATE_FIELD.findall(self.path))
 
@@ -130,7 +161,7 @@ class TableSpec:
 
     def schema_entry(self) -> dict[str, Any]:
         """What `schema()` declares for this table."""
-        columns = {column.name: column.type for column in self.columns}
+        columns: dict[str, Any] = {column.name: column.schema_type for column in self.columns}
         columns[PROCESSED_AT] = "UTC_DATETIME"
         if self.undeclared == "json":
             columns[UNDECLARED_COLUMN] = "JSON"

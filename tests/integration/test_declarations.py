@@ -13,7 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source import BearerAuth, JsonLink, JsonServer, SessionAuth, TableSpec
+from async_core.source import BearerAuth, Column, JsonLink, JsonServer, Parent, SessionAuth, TableSpec
 from tests.integration.declared import ID, declare, errors, sync
 from tests.integration.servers import serve
 from tests.sinks import RecordingSink
@@ -159,3 +159,81 @@ def test_a_parameter_the_source_names_is_not_saved(monkeypatch: Any) -> None:
     saved = open_pass(sink.checkpoints()[-1], "items")
     assert saved is not None
     assert saved["resume"]["url"].endswith("/items?after=10")
+
+
+# -- 1 and 10. Dotted parent keys; a parent that cannot be read, and a child's lost page, say which parent
+
+CUSTOMER_KEY = Column("customer_id", "meta.id", "INT", from_parent=True)
+
+
+def shop(*, archived: int | None = None) -> Any:
+    """`/customers` (their ids under `meta.id`; the last one has none), 2 orders per customer under
+    `/customers/{id}/orders`; customer `archived` answers 404 with the API's error code."""
+    customers = [{"meta": {"id": i}, "name": f"c{i}"} for i in range(1, 5)] + [{"meta": {}, "name": "broken"}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/customers":
+            return web.json_response(customers)
+        customer = int(request.path.split("/")[2])
+        if customer == archived:
+            return web.json_response({"error": {"code": "customer_archived", "message": "gone"}}, status=404)
+        return web.json_response([{"id": customer * 10 + n} for n in (1, 2)])
+
+    return handler
+
+
+def shop_tables() -> tuple[TableSpec, TableSpec]:
+    customers = TableSpec(
+        name="customers",
+        path="/customers",
+        columns=(Column("id", "meta.id", "INT"), Column("name", "name", "STRING")),
+    )
+    orders = TableSpec(
+        name="orders",
+        path="/customers/{customer_id}/orders",
+        columns=(CUSTOMER_KEY, ID),
+        primary_key=("customer_id", "id"),
+        parent=Parent("customers"),
+    )
+    return customers, orders
+
+
+def test_a_dotted_parent_key_fills_the_child_path_and_an_unreadable_one_is_an_error(monkeypatch: Any) -> None:
+    """Case 1: `Column("customer_id", "meta.id", from_parent=True)` landed 0 of 8 rows (only /customers was asked
+    for, the child `complete`, `sync_errors` empty). Now the 8 rows land, and the parent row without `meta.id` is
+    a MEDIUM error of the child table naming the parent table, the key and the path, with the parent record."""
+    declare(monkeypatch, *shop_tables())
+    with serve(shop()) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, tables="orders")
+    landed = sorted((row["customer_id"], row["id"]) for row in sink.rows("orders"))
+    assert landed == [(c, c * 10 + n) for c in range(1, 5) for n in (1, 2)]
+    assert sorted(path for path in seen.requests if path != "/customers") == [
+        f"/customers/{c}/orders" for c in range(1, 5)
+    ]
+    (error,) = sink.rows("sync_errors")
+    assert (error["table_name"], error["severity"], error["raw_record"]) == (
+        "orders",
+        "MEDIUM",
+        {"meta": {}, "name": "broken"},
+    )
+    assert error["message"] == (
+        "parent table 'customers': parent field 'meta.id' (for 'customer_id') is missing; "
+        "its rows of /customers/{customer_id}/orders cannot be asked for"
+    )
+
+
+def test_a_lost_child_page_names_its_parent_the_path_and_the_apis_error_code(monkeypatch: Any) -> None:
+    """Case 10: the row read `page 1`, `FatalError`, "HTTP 404", with no parent, path or the API's code."""
+    declare(monkeypatch, *shop_tables())
+    with serve(shop(archived=3)) as (url, _):
+        sink = RecordingSink()
+        sync(url, sink, tables="orders")
+    lost = [row for row in sink.rows("sync_errors") if row["error_type"] == "FatalError"]
+    assert [(row["table_name"], row["page"], row["message"]) for row in lost] == [
+        (
+            "orders",
+            1,
+            "HTTP 404 (API error code 'customer_archived') (parent customer_id=3, path /customers/3/orders)",
+        )
+    ]

@@ -283,3 +283,29 @@ def test_the_http_client_gets_one_policy_of_the_users_keys_and_the_sources() -> 
     policy = settings.http_policy()
     assert policy == HttpPolicy(max_workers=8, max_retries=1, max_delay=60.0)
     assert policy.breaker_window == Policy().breaker_window
+
+
+def test_a_shard_is_k_of_n_and_splits_parents_by_a_stable_hash() -> None:
+    """`2/8` parses; each parent key belongs to exactly one of n shards, by BLAKE2b (the same in every process:
+    Python's hash() is salted per process, and would move parents between connections from one sync to the next)."""
+    from async_core.source.shard import Shard, parse_shard
+
+    assert parse_shard("shard", " 2 / 8 ") == Shard(2, 8)
+    assert not parse_shard("shard", "1/1").splits
+    for bad in ("0/2", "3/2", "2", "a/b", "1/2000"):
+        with pytest.raises(ConfigurationError, match="'shard'"):
+            parse_shard("shard", bad)
+    units = [str(n) for n in range(1000)]
+    owners = [[Shard(k, 3).owns(unit) for k in (1, 2, 3)] for unit in units]
+    assert all(sum(row) == 1 for row in owners)
+    assert all(250 < sum(row[k] for row in owners) < 420 for k in range(3))
+    # pinned: a change of the hash would move parents between the connections of a running deployment
+    assert [unit for unit in units[:12] if Shard(1, 2).owns(unit)] == ["1", "2", "4", "5", "6", "7", "8", "10", "11"]
+
+
+def test_a_shard_refuses_tables_that_would_land_whole_in_every_shard() -> None:
+    """Only child tables and their parents split; the default tables of jsonplaceholder have no parent."""
+    settings, _ = parse_settings({"source": "api_playground", "tables": "companies,departments", "shard": "2/8"})
+    assert str(settings.shard) == "2/8"
+    with pytest.raises(ConfigurationError, match="users, posts, comments would land whole in every shard"):
+        parse_settings({"shard": "1/2"})
