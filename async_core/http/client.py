@@ -242,7 +242,7 @@ class ApiClient:
         signal = Signal.NONE
         paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
-            max_wait = self._settings.max_wait_seconds  # every wait bounded: past it, the page is given up
+            max_wait = self._policy.max_wait_seconds  # every wait bounded: past it, the page is given up
             while True:
                 waited = await self.gate.wait(max_wait)
                 if waited:

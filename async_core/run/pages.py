@@ -33,9 +33,7 @@ class PageHandler(Protocol):
 
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched: ...
 
-    def deliver(
-        self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None
-    ) -> None: ...
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None: ...
 
     def lose(
         self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
