@@ -26,7 +26,7 @@ import json
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from async_core.run.ledger import ErrorRecord
@@ -57,7 +57,9 @@ class Rows:
     """A fetched page: its valid rows, and the records of its rows that failed validation.
 
     `unit` is the parent key of a child table's walk (None for a plain table); `high` the page's largest cursor
-    value; `resume` the request of the next page, for walked paginators.
+    value; `resume` the request of the next page, for walked paginators; `request` the page's own request,
+    `last_key` the digest of its last record's primary key and `served_at` the server's time when it was served
+    (what a resume proves the page by, and what caps an unsorted table's watermark).
     """
 
     table: str
@@ -67,6 +69,9 @@ class Rows:
     unit: str | None = None
     high: Comparable | None = None
     resume: PageRequest | None = None
+    request: PageRequest | None = None
+    last_key: str | None = None
+    served_at: dt.datetime | None = None
     size: int = 0  # the page's decoded body, in bytes: what it counts against the memory budget until a checkpoint
 
 
@@ -115,6 +120,31 @@ class Noted:
 
 
 @dataclasses.dataclass(frozen=True)
+class TokenKept:
+    """A credential the server replaced (a rotated OAuth2 refresh token): kept in the state and checkpointed at
+    once, since the one it replaces is dead. `repr` never shows it."""
+
+    key: str
+    value: str = dataclasses.field(repr=False)
+
+
+class BridgeTokens:
+    """The `TokenStore` of a sync (`async_core.source.auth`), on the event loop side: what the state held when the
+    sync started, and each new value sent to the SDK thread (`TokenKept`)."""
+
+    def __init__(self, bridge: Bridge, saved: Mapping[str, str]) -> None:
+        self._bridge = bridge
+        self._values = dict(saved)
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self._values[key] = value
+        self._bridge.put(TokenKept(key, value))
+
+
+@dataclasses.dataclass(frozen=True)
 class Finish:
     """The end of the sync. `summary` is called on the SDK thread, after every earlier message is written."""
 
@@ -130,7 +160,7 @@ class Crashed:
     error: BaseException
 
 
-Message = Rows | PageLost | LastPage | Replan | Parents | Noted | Finish | Crashed
+Message = Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Finish | Crashed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -343,9 +373,13 @@ class Bridge:
                 if freed:
                     self._free_slots(freed)
 
-    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted) -> None:
+    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept) -> None:
         if isinstance(message, Noted):
             self._dead_letter(message.error)
+            return
+        if isinstance(message, TokenKept):  # the old token is dead: a crash before the next checkpoint would lose it
+            self.state.refresh_tokens[message.key] = message.value
+            self._checkpoint()
             return
         table = self.state.tables[message.table]
         if isinstance(message, Parents):
@@ -368,7 +402,14 @@ class Bridge:
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
-            walk.mark_written(message.page, message.high, message.resume)
+            walk.mark_written(
+                message.page,
+                message.high,
+                message.resume,
+                request=message.request,
+                last_key=message.last_key,
+                served_at=message.served_at,
+            )
             self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
             self._held += message.size
         table.after_page(message.unit)
