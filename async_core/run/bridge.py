@@ -53,6 +53,7 @@ class Rows:
     unit: str | None = None
     high: Comparable | None = None
     resume: PageRequest | None = None
+    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
 
 
 @dataclasses.dataclass(frozen=True)
@@ -307,11 +308,13 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
+            for child, row in message.nested:  # a nested list's rows, with their parent's page
+                upsert(child, row)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
             walk.mark_written(message.page, message.high, message.resume)
-            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
         table.after_page(message.unit)
         if self._rows_since_checkpoint >= self._checkpoint_every_rows:
             self._checkpoint()

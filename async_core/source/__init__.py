@@ -7,6 +7,7 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
 from async_core.source.incremental import Incremental
+from async_core.source.nested import NestedList
 from async_core.source.pagination import (
     Cursor,
     HeaderLink,
@@ -33,6 +34,7 @@ __all__ = [
     "Incremental",
     "JsonLink",
     "JsonServer",
+    "NestedList",
     "NoAuth",
     "Offset",
     "PageNumber",
