@@ -123,11 +123,18 @@ async def _probe(settings: Settings) -> list[str]:
             metrics=metrics,
             log=lambda _line: None,
         )
+        # Each wait of a request is bounded by max_wait_seconds, each attempt by api_timeout_seconds; this bounds
+        # a table's probe as a whole (a parent's page, then a child's), whatever the server does.
+        attempts = settings.max_retries + 1
+        bound = 2 * (settings.max_wait_seconds + attempts * settings.api_timeout_seconds + settings.max_delay)
         for name in settings.tables:
             try:
-                await _first_page(engine, settings, source.table(name))
+                async with asyncio.timeout(bound):
+                    await _first_page(engine, settings, source.table(name))
             except (ConnectorError, ValueError) as error:
                 problems.append(f"{name}: {type(error).__name__}: {error}")
+            except TimeoutError:
+                problems.append(f"{name}: no first page within {bound:g} s")
     return problems
 
 

@@ -243,14 +243,15 @@ class ApiClient:
         signal = Signal.NONE
         paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
+            max_wait = self._settings.max_wait_seconds  # every wait bounded: past it, the page is given up
             while True:
-                waited = await self.gate.wait()
+                waited = await self.gate.wait(max_wait)
                 if waited:
                     paused = True
                     self._metrics.gate_waits += 1
                     self._metrics.gate_wait_seconds += waited
                 if self.pace is not None:
-                    await self.pace.wait()
+                    await self.pace.wait(max_wait)
                 if self._limiter is None:
                     break
                 await self._limiter.acquire()
