@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
-from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
 from async_core.run.metrics import Metrics
@@ -112,8 +112,11 @@ def run_sync(
         f"sync {sync_id}: source {settings.source}, tables {', '.join(settings.tables)}; "
         f"{settings.max_workers} workers; base_url {redacted_url(settings.api_base_url)}"
     )
+    tokens = BridgeTokens(bridge, sync_state.refresh_tokens)  # read now: afterwards the state is the SDK thread's
     loop_thread = _LoopThread(
-        lambda: _fetch_side(settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log),
+        lambda: _fetch_side(
+            settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log, tokens=tokens
+        ),
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
     )
@@ -161,6 +164,7 @@ async def _fetch_side(
     ledger: ErrorLedger,
     metrics: Metrics,
     log: Log,
+    tokens: BridgeTokens | None = None,
 ) -> None:
     """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge.
 
@@ -191,6 +195,7 @@ async def _fetch_side(
                 ledger=ledger,
                 metrics=metrics,
                 log=log.info,
+                store=tokens,
             )
             try:
                 await engine.run()

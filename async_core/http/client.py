@@ -23,15 +23,16 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import hdrs
 
 from async_core.errors import (
     CircuitOpenError,
+    CredentialsExpired,
     FatalError,
     FetchError,
     ForeignOriginError,
@@ -46,6 +47,7 @@ from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    Origin,
     api_error_code,
     check_status,
     decode_json,
@@ -78,13 +80,25 @@ class Response:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """One request as the source layer asks for it. `credentials` are headers sent only to the home origin."""
+    """One request as the source layer asks for it. `credentials` are headers, and `secret_params` query
+    parameters (an API key in the URL), sent only to the home origin and added as the request leaves: the URL
+    of a `Response`, an error message or a saved link never holds them.
+
+    A POST (a search endpoint, a GraphQL query, a login) is retried like a GET: the engine only sends POSTs that
+    read (searches and queries), which are safe to repeat, and logins, which are.
+    `home`: the origin the request is trusted on, when it is not the API's (a token endpoint the source declares
+    on another host); redirects must stay on it.
+    """
 
     url: str
     method: str = "GET"
     credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
-    json_body: Any = None  # for a POST (a session login)
+    json_body: Any = None  # for a POST (a search body, a GraphQL query, a session login)
     parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
+    form_body: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # an OAuth2 token request
+    secret_params: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    home: str | None = None
+    valid_until: float | None = None  # time.monotonic() at which `credentials` expire (an OAuth2 token)
 
 
 class ApiClient:
@@ -257,6 +271,8 @@ class ApiClient:
                 await self._limiter.acquire()
                 if self.gate.is_open():
                     break
+            if request.valid_until is not None and time.monotonic() >= request.valid_until:
+                raise CredentialsExpired("the token expired while the request waited; not sent")
             permit = await self.breaker.acquire() if self.breaker else None
             metrics = self._metrics
             metrics.requests += 1
@@ -303,19 +319,23 @@ class ApiClient:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
         url = request.url
         method = request.method
-        body = request.json_body
+        body, form = request.json_body, request.form_body
+        home = origin(request.home) if request.home else self._origin
+        secret = request.secret_params
         for _ in range(MAX_REDIRECTS + 1):
-            headers = self._headers_for(url, request.credentials)
-            if body is not None and origin(url) != self._origin:  # a login body is a credential too
+            headers = self._headers_for(url, request.credentials, home)
+            if (body is not None or form is not None) and origin(url) != home:  # a login body is a credential too
                 raise ForeignOriginError(f"refused to send a request body to another origin ({origin(url)[1]})")
+            sent = with_params(url, secret) if secret and origin(url) == home else url
             try:
                 async with self._session.request(
-                    method, url, headers=headers, json=body, allow_redirects=False
+                    method, sent, headers=headers, json=body, data=form, allow_redirects=False
                 ) as response:
                     if response.status in REDIRECT_STATUSES:
-                        url = redirect_target(url, response.status, response.headers.get("Location"))
+                        target = redirect_target(url, response.status, response.headers.get("Location"))
+                        url = without_params(target, secret.keys())  # a server that echoes the key in a Location
                         if response.status in (301, 302, 303) and method != "GET":
-                            method, body = "GET", None  # as browsers do: only 307 and 308 repeat the body
+                            method, body, form = "GET", None, None  # as browsers do: only 307 and 308 repeat it
                         continue
                     status = response.status
                     try:
@@ -346,14 +366,16 @@ class ApiClient:
                 raise FatalError(f"refused URL: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _headers_for(self, url: str, credentials: Mapping[str, str]) -> Mapping[str, str] | None:
+    def _headers_for(
+        self, url: str, credentials: Mapping[str, str], home: Origin | None = None
+    ) -> Mapping[str, str] | None:
         """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
         A URL with user info is refused wherever it points: it would carry a credential of its own."""
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
         target = origin(url)
-        if target == self._origin:
+        if target == (home or self._origin):
             return credentials or None
         if target[1] in self._allowed_hosts and target[0] == "https":
             return None
@@ -386,6 +408,24 @@ class ApiClient:
         except BodyTooLarge:
             raise too_large(response.status, self._settings.max_response_mb) from None
         return body.finish()
+
+
+def with_params(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` set (replacing any of the same name)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
+
+
+def without_params(url: str, names: Collection[str]) -> str:
+    """`url` without the query parameters in `names` (a secret a server echoed into a link)."""
+    if not names:
+        return url
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k in names for k, _ in pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in pairs if k not in names])))
 
 
 class Settleable(Protocol):

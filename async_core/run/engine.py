@@ -23,6 +23,7 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from async_core.errors import (
     AuthenticationError,
+    CredentialsExpired,
     FatalError,
     RecordError,
     RetryableError,
@@ -30,7 +31,7 @@ from async_core.errors import (
     SyncStopped,
     WaitTooLongError,
 )
-from async_core.http.client import ApiClient, Request, Response
+from async_core.http.client import ApiClient, Request, Response, without_params
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
 from async_core.run.bridge import Bridge, Noted, PageLost, Parents, Rows, Slot
@@ -49,7 +50,8 @@ from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
-from async_core.source.auth import ActiveAuth
+from async_core.source.auth import ActiveAuth, TokenStore
+from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
@@ -61,6 +63,7 @@ PROGRESS_INTERVAL_SECONDS = 5.0
 CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
 # A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
 FUTURE_TOLERANCE = dt.timedelta(days=1)
+MAX_STALE_RENEWALS = 5  # tokens that expire while a page waits for admission, renewed before the page is given up
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -90,6 +93,7 @@ class Engine:
         log: Callable[[str], None],
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        store: TokenStore | None = None,
     ) -> None:
         self._settings = settings
         self._source = source
@@ -105,7 +109,9 @@ class Engine:
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
         self._fetched_any: set[str] = set()  # tables that got at least one page
         self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
-        self._sessions = AuthSessions(settings.source_values, scope=base_url)
+        # One session per equal declaration: two tables declaring the same OAuth2 grant share its token, and a
+        # rotating refresh token is used by one session only; `store` keeps what it rotates for the next sync.
+        self._sessions = AuthSessions(settings.source_values, scope=base_url, store=store)
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
@@ -242,27 +248,74 @@ class Engine:
                 raise FatalError(f"parent value {climbing[0]!r} cannot fill a path segment")
             path = path.format_map(segments)
         params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
-        cursor = spec.cursor
-        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
-            params.append((cursor.param, cursor.param_value(walk.since)))
-        params.extend(request.params)
+        if spec.body is None:  # with a body, the paging values go there (`body_for`)
+            params.extend(self._paging(walk, number, request))
         return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
+
+    def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
+        """The paging values of one page: the cursor's lower bound, then the paginator's."""
+        values: list[tuple[str, str]] = []
+        cursor = walk.spec.cursor
+        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
+            values.append((cursor.param, cursor.param_value(walk.since)))
+        values.extend(request.params)
+        return values
+
+    def body_for(self, walk: Walk, number: int, request: PageRequest) -> Any:
+        """The JSON body of one page of a table with a body: the declared body with the paging values set at their
+        dotted paths (a GraphQL query: as its variables), integers as JSON numbers; None without a body."""
+        body = walk.spec.body
+        if body is None:
+            return None
+        numbers = set(walk.paginator.numbers())
+        cursor = walk.spec.cursor
+        if cursor is not None and cursor.kind == "number":
+            numbers.add(cursor.param)
+        values = {
+            name: _number(value) if name in numbers else value for name, value in self._paging(walk, number, request)
+        }
+        if isinstance(body, GraphQL):
+            return body.document(values)
+        return with_values(body, values)
 
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
         """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
         auth = self._sessions.start(self._source.auth_for(spec))
         return auth, await auth.headers(self._login)
 
-    async def _login(self, path: str, body: Mapping[str, Any]) -> Any:
-        response = await self._client.fetch(Request(f"{self._base_url}{path}", method="POST", json_body=dict(body)))
+    async def _login(
+        self, path: str, body: Mapping[str, Any], *, form: bool = False, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POSTs a login (JSON) or an OAuth2 token request (a form; its 400 and 401 answers are read, they say
+        why). An absolute URL is one the source declares (a token endpoint on the provider's host): trusted as
+        the base URL is, its redirects held to its own origin."""
+        absolute = "://" in path
+        url = path if absolute else f"{self._base_url}{path}"
+        request = Request(
+            url,
+            method="POST",
+            json_body=None if form else dict(body),
+            form_body={k: str(v) for k, v in body.items()} if form else None,
+            credentials=dict(headers or {}),
+            home=url if absolute else None,
+        )
+        judged = frozenset({400, 401}) if form else frozenset()
+
+        def check(response: Response) -> None:
+            if response.status != 200 and not (isinstance(response.body, Mapping) and "error" in response.body):
+                check_status(response.status, response.headers)  # not an OAuth2 error document: as usual
+
+        response = await self._client.fetch(request, check=check if form else None, judged=judged)
         return response.body
 
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched:
         """One page, checked; raises what the client raises (the caller records the loss)."""
         spec = walk.spec
         url = self.url_for(walk, number, request)
+        body = self.body_for(walk, number, request)
         parsed: list[Fetched] = []
         rules = self._source.rules_for(spec)
+        secret = tuple(self._sessions.start(self._source.auth_for(spec)).secret_params)
 
         def check(response: Response) -> None:
             parsed.clear()
@@ -273,8 +326,14 @@ class Engine:
                 parsed.append(Fetched([], PageFacts(last=True), skipped=rule.name))
                 return
             check_status(response.status, response.headers)  # a status the rules read, but no rule matched
+            if isinstance(spec.body, GraphQL):  # a 200 that says the query failed: never an empty page
+                error = spec.body.error(response.body, response.status)
+                if error is not None:
+                    raise error
             records = records_at(response.body, spec.records_path)
             facts = walk.paginator.read(response.body, response.headers, response.links, response.url)
+            if secret and facts.next is not None and facts.next.url is not None:  # a link that echoes an API key
+                facts = dataclasses.replace(facts, next=PageRequest(url=without_params(facts.next.url, secret)))
             count = len(records)
             if expect is not None and count < expect:
                 raise RetryableError(f"page {number} came back with {count} of the {expect} records of its total")
@@ -283,19 +342,31 @@ class Engine:
                 raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
             parsed.append(Fetched(records, facts))
 
-        for attempt in range(2):
+        renewed, waited = False, 0
+        while True:
             auth, signed = await self.credentials(spec)
             credentials = {**self._source.headers, **signed}
             try:
-                response = await self._client.fetch(
-                    Request(url, credentials=credentials, parse_float=spec.parse_float),
-                    check=check,
-                    judged=rules.statuses,
+                sent = Request(
+                    url,
+                    method=spec.http_method,
+                    json_body=body,
+                    credentials=credentials,
+                    parse_float=spec.parse_float,
+                    secret_params=auth.secret_params,
+                    valid_until=auth.valid_until(),
                 )
+                response = await self._client.fetch(sent, check=check, judged=rules.statuses)
                 break
-            except AuthenticationError:
-                if attempt or not auth.refresh_on_401():
+            except CredentialsExpired:  # not sent: renew and ask again (bounded, in case lifetimes are tiny)
+                waited += 1
+                if waited > MAX_STALE_RENEWALS:
                     raise
+                auth.expire(signed)
+            except AuthenticationError:
+                if renewed or not auth.refresh_on_401():
+                    raise
+                renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
         fetched = parsed[-1]
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
@@ -466,6 +537,33 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `body` with each value set at its dotted path (objects created on the way; the declared body is
+    not changed)."""
+    result: dict[str, Any] = json.loads(json.dumps(body))
+    for path, value in values.items():
+        parts = compile_path(path)
+        target = result
+        for part in parts[:-1]:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = target[part] = {}
+            target = child
+        target[parts[-1]] = value
+    return result
+
+
+def _number(value: str) -> int | float | str:
+    """A paging value that is a number, as a JSON number (a page, an offset, a size, a numeric cursor)."""
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value
 
 
 def secret_values(source: Source, settings: Settings) -> dict[str, str]:

@@ -6,8 +6,10 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 """
 
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
+from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import NestedList
+from async_core.source.oauth2 import OAuth2ClientCredentials, OAuth2RefreshToken
 from async_core.source.pagination import (
     Cursor,
     HeaderLink,
@@ -30,12 +32,15 @@ __all__ = [
     "Column",
     "ConfigKey",
     "Cursor",
+    "GraphQL",
     "HeaderLink",
     "Incremental",
     "JsonLink",
     "JsonServer",
     "NestedList",
     "NoAuth",
+    "OAuth2ClientCredentials",
+    "OAuth2RefreshToken",
     "Offset",
     "PageNumber",
     "Paginator",
@@ -43,6 +48,7 @@ __all__ = [
     "Policy",
     "RecordAction",
     "RecordRule",
+    "Relay",
     "ResponseAction",
     "ResponseRule",
     "Rules",

@@ -7,7 +7,9 @@ compiles once into a converter (see `async_core.source.types`), so the per-recor
                  ├── paginator   how pages are asked for and how the walk ends (`async_core.source.pagination`)
                  ├── cursor      incremental sync (`async_core.source.incremental`), optional
                  ├── parent      a child table's path is filled from each row of its parent, optional
-                 ├── auth        overrides the source's (`async_core.source.auth`), optional
+                 ├── body        a JSON body (a POST search) or a GraphQL query (`async_core.source.graphql`),
+                 │               where the paging values go; optional (a GET)
+                 ├── auth        overrides the source's (`async_core.source.auth`, `async_core.source.oauth2`)
                  └── rules       error rules for responses and records, tried before the source's
                                  (`async_core.source.rules`), optional
 """
@@ -23,6 +25,7 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
+from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import BoundList, NestedList
 from async_core.source.pagination import Paginator, Single
@@ -101,6 +104,10 @@ class TableSpec:
     cursor: Incremental | None = None
     parent: Parent | None = None
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
+    # A request body: a JSON object (a search) or a GraphQL query. The table is then POSTed, and its paging values
+    # and its cursor's lower bound go into the body (at dotted paths; GraphQL: as variables), not the query string.
+    body: Mapping[str, Any] | GraphQL | None = None
+    method: str = ""  # "" = GET, or POST with a body
     auth: Auth | None = None  # None: the source's
     response_rules: tuple[ResponseRule, ...] = ()  # tried before the source's
     record_rules: tuple[RecordRule, ...] = ()  # tried before the source's
@@ -124,6 +131,7 @@ class TableSpec:
             problems.append("from_parent columns need a parent")
         if self.parent is not None and not parent_columns:
             problems.append("a child table needs from_parent columns to fill its path")
+        problems += self._body_problems()
         if self.undeclared not in UNDECLARED_MODES:
             problems.append(f"undeclared={self.undeclared!r}: expected one of {', '.join(UNDECLARED_MODES)}")
         problems += [
@@ -140,6 +148,23 @@ class TableSpec:
             self, "_transform", compile_transform(self.columns, undeclared=self.undeclared, also_declared=listed)
         )
         object.__setattr__(self, "_records_path", compile_path(self.records))
+
+    def _body_problems(self) -> list[str]:
+        method = self.http_method
+        if method not in ("GET", "POST"):
+            return [f"method {self.method!r}: expected GET or POST"]
+        if method == "GET" and self.body is not None:
+            return ["a body goes with method POST (or leave the method out)"]
+        if isinstance(self.paginator, Relay) and not isinstance(self.body, GraphQL):
+            return ["a Relay paginator needs a GraphQL body (body=GraphQL(query))"]
+        if self.body is not None and not isinstance(self.body, GraphQL | Mapping):
+            return [f"body must be a JSON object or a GraphQL query, got {type(self.body).__name__}"]
+        return []
+
+    @property
+    def http_method(self) -> str:
+        """The method the table's requests use: POST when it has a body, unless declared."""
+        return self.method.upper() if self.method else ("POST" if self.body is not None else "GET")
 
     @property
     def lists(self) -> tuple[BoundList, ...]:

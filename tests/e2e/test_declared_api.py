@@ -152,7 +152,7 @@ NESTED_SOURCE = """
 def test_nested_lists_land_as_child_tables_with_exactly_the_servers_items(tmp_path: Path) -> None:
     """Each order's lineItems land in order_line_items keyed (order_id, index), its refunds in order_refunds keyed
     (orders_id, refund_id): one request, and every item the server holds, with its values."""
-    orders = [
+    orders: list[dict[str, Any]] = [
         {
             "id": i,
             "lineItems": [{"sku": f"s{i}{n}", "qty": n} for n in range(i)],
