@@ -48,6 +48,7 @@ from async_core.run.metrics import Metrics
 from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
+from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth, TokenStore
@@ -91,6 +92,7 @@ class Engine:
         ledger: ErrorLedger,
         metrics: Metrics,
         log: Callable[[str], None],
+        warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         store: TokenStore | None = None,
@@ -104,6 +106,8 @@ class Engine:
         self._ledger = ledger
         self._metrics = metrics
         self._log = log
+        self._warn = warn or log  # what must reach the dashboard (`op.warning`)
+        self._unread = UnreadCursors()  # cursors that read no value in a table's records
         self._clock = clock
         self._sleep = sleep
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
@@ -166,6 +170,9 @@ class Engine:
                 else:
                     await self._sync_children(spec, start, pages)
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
+            unread = self._unread.warning(spec)
+            if unread is not None:
+                self._warn(unread)
         except* TableStopped as group:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
@@ -195,7 +202,7 @@ class Engine:
             start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
-            pages=pages or BridgePages(self),
+            pages=pages or BridgePages(self, self._bridge),
             start=start,
             page_size=self._settings.page_size,
             max_pages=self._settings.max_pages_per_table,
@@ -210,7 +217,7 @@ class Engine:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = CollectingPages(self, spec)
+        collector = CollectingPages(self, self._bridge, spec)
         async with asyncio.TaskGroup() as listing:
             await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
@@ -489,11 +496,16 @@ class Engine:
         cursor = spec.cursor
         if cursor is not None:
             horizon = processed_at + FUTURE_TOLERANCE
+            read = 0
             for record in records:
                 value = cursor.value_of(record)
+                if value is None:
+                    continue
+                read += 1
                 if isinstance(value, dt.datetime) and value > horizon:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
+            self._unread.page(spec, records, read)
         return rows, nested, rejected, skipped, high
 
     @staticmethod

@@ -61,8 +61,6 @@ class BoundList:
     """A `NestedList` with its parent's key: what the transform and `schema()` use."""
 
     def __init__(self, spec: NestedList, parent: Any) -> None:
-        from async_core.source.spec import Column  # spec imports this module
-
         self.spec = spec
         self.table = spec.table
         parent_columns = {column.name: column for column in parent.columns}
@@ -82,8 +80,11 @@ class BoundList:
                 f"nested table {spec.table!r} (list {spec.field!r} of {parent.name!r}): " + "; ".join(problems)
             )
         self._keys = tuple(zip(names, parent.primary_key, strict=True))  # (column here, column of the parent row)
-        keys = tuple(Column(n, n, parent_columns[k].type, from_parent=True) for n, k in self._keys)
-        position = () if spec.key else (Column(INDEX, INDEX, "INT", from_parent=True),)
+        # The parent's key columns, renamed, read from the parent row (copies of the parent's `Column`s, whose
+        # class this module cannot import: `spec` imports it).
+        keys = tuple(_from_parent(parent_columns[k], n) for n, k in self._keys)
+        plain = dict(type="INT", precision=None, scale=None, epoch="s")
+        position = () if spec.key else (_from_parent(parent.columns[0], INDEX, **plain),)
         self.columns = (*keys, *position, *spec.columns)
         self.primary_key = (*names, spec.key or INDEX)
         self._path = compile_path(spec.field)
@@ -118,3 +119,8 @@ class BoundList:
         if self.spec.undeclared == "json":
             columns["_undeclared"] = "JSON"
         return {"table": self.table, "primary_key": list(self.primary_key), "columns": columns}
+
+
+def _from_parent(column: Any, name: str, **changes: Any) -> Any:
+    """A copy of `column` named `name`, read from the parent values of the same name."""
+    return dataclasses.replace(column, name=name, source=name, required=True, from_parent=True, **changes)
