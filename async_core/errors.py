@@ -8,6 +8,7 @@
     │   │   └── CircuitOpenError    the host's breaker refused the request without touching the network
     │   └── FatalError              another attempt cannot help: other 4xx, a refused redirect, a body too large
     │       ├── AuthenticationError 401 / 403: every request will fail the same way
+    │       │   └── CredentialsExpired  the token expired while the request waited for its turn: not sent
     │       ├── ForeignOriginError  a next link or redirect leaves the source's origin: refused, no credential sent
     │       └── RuleStop            a source's error rule stops the table (HIGH) or the sync (CRITICAL)
     ├── WaitTooLongError            the server (or the breaker) asks for a wait longer than `max_wait_seconds`
@@ -84,6 +85,11 @@ class FatalError(FetchError):
 
 class AuthenticationError(FatalError):
     """The server refused the credentials (401 or 403)."""
+
+
+class CredentialsExpired(AuthenticationError):
+    """The request's token expired while it waited for admission (a rate limit, a pause): it was not sent; the
+    caller renews the token and asks again."""
 
 
 class ForeignOriginError(FatalError):

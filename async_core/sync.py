@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
-from async_core.run.bridge import Bridge, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
 from async_core.run.metrics import Metrics
@@ -62,6 +62,9 @@ class SyncResult:
     message: str | None
     summary: dict[str, Any]
     checkpoints: int
+    # what the dashboard should show though the sync did not fail (a cursor that read nothing): `connector.py`
+    # hands each to `op.warning`
+    warnings: tuple[str, ...] = ()
 
 
 def run_sync(
@@ -112,8 +115,19 @@ def run_sync(
         f"sync {sync_id}: source {settings.source}, tables {', '.join(settings.tables)}; "
         f"{settings.max_workers} workers; base_url {redacted_url(settings.api_base_url)}"
     )
+    tokens = BridgeTokens(bridge, sync_state.refresh_tokens)  # read now: afterwards the state is the SDK thread's
+    warnings: list[str] = []  # appended on the loop's thread, read after it is joined
     loop_thread = _LoopThread(
-        lambda: _fetch_side(settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log),
+        lambda: _fetch_side(
+            settings,
+            starts=starts,
+            bridge=bridge,
+            ledger=ledger,
+            metrics=metrics,
+            log=log,
+            tokens=tokens,
+            warnings=warnings,
+        ),
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
     )
@@ -132,6 +146,7 @@ def run_sync(
         message=outcome.message,
         summary=outcome.summary,
         checkpoints=bridge.checkpoints,
+        warnings=tuple(warnings),
     )
 
 
@@ -161,6 +176,8 @@ async def _fetch_side(
     ledger: ErrorLedger,
     metrics: Metrics,
     log: Log,
+    tokens: BridgeTokens | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge.
 
@@ -172,9 +189,10 @@ async def _fetch_side(
     breaker = None
     status, message = "succeeded", None
     try:
-        async with api_base_url(settings) as base_url, make_session(settings) as session:
+        policy = settings.http_policy()
+        async with api_base_url(settings) as base_url, make_session(policy) as session:
             client = ApiClient(
-                settings,
+                policy,
                 session,
                 base_url=base_url,
                 metrics=metrics,
@@ -191,11 +209,13 @@ async def _fetch_side(
                 ledger=ledger,
                 metrics=metrics,
                 log=log.info,
+                store=tokens,
+                warn=_warner(log, warnings if warnings is not None else []),
             )
             try:
                 await engine.run()
-            except SyncStopped as exc:
-                status, message = "failed", str(exc)
+            except SyncStopped as exc:  # the ledger's reason now: every error recorded before the stop counted
+                status, message = "failed", ledger.stop_reason or str(exc)
             unreachable = engine.unreachable
             if status == "succeeded" and unreachable:
                 name, error = next(iter(unreachable.items()))
@@ -224,6 +244,16 @@ async def _fetch_side(
         )
 
     bridge.put(Finish(status=status, message=message, summary=summary))
+
+
+def _warner(log: Log, warnings: list[str]) -> Callable[[str], None]:
+    """A warning logged now and kept for the result (the SDK thread hands it to `op.warning`)."""
+
+    def warn(line: str) -> None:
+        log.warning(line)
+        warnings.append(line)
+
+    return warn
 
 
 def _first_leaf(error: BaseException) -> BaseException:

@@ -23,15 +23,16 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Iterator, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import hdrs
 
 from async_core.errors import (
     CircuitOpenError,
+    CredentialsExpired,
     FatalError,
     FetchError,
     ForeignOriginError,
@@ -43,9 +44,12 @@ from async_core.http.breaker import CircuitBreaker
 from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
 from async_core.http.limit import ConcurrencyLimit
 from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
+from async_core.http.policy import Counters, HttpPolicy
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
+    Origin,
+    api_error_code,
     check_status,
     decode_json,
     decode_judged,
@@ -55,8 +59,6 @@ from async_core.http.responses import (
 )
 from async_core.http.retry import Backoff, RetryBudget, server_delay
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
-from async_core.run.metrics import Metrics
-from async_core.settings import Settings
 
 MIB = 1024 * 1024
 
@@ -116,12 +118,25 @@ def home_prefix(base_url: str) -> str | None:
 
 @dataclasses.dataclass(frozen=True)
 class Request:
-    """One request as the source layer asks for it. `credentials` are headers sent only to the home origin."""
+    """One request as the source layer asks for it. `credentials` are headers, and `secret_params` query
+    parameters (an API key in the URL), sent only to the home origin and added as the request leaves: the URL
+    of a `Response`, an error message or a saved link never holds them.
+
+    A POST (a search endpoint, a GraphQL query, a login) is retried like a GET: the engine only sends POSTs that
+    read (searches and queries), which are safe to repeat, and logins, which are.
+    `home`: the origin the request is trusted on, when it is not the API's (a token endpoint the source declares
+    on another host); redirects must stay on it.
+    """
 
     url: str
     method: str = "GET"
     credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
-    json_body: Any = None  # for a POST (a session login)
+    json_body: Any = None  # for a POST (a search body, a GraphQL query, a session login)
+    parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
+    form_body: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # an OAuth2 token request
+    secret_params: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
+    home: str | None = None
+    valid_until: float | None = None  # time.monotonic() at which `credentials` expire (an OAuth2 token)
 
 
 class ApiClient:
@@ -132,60 +147,60 @@ class ApiClient:
 
     Every URL is checked against the home origin (scheme, host, port of `base_url`) before it leaves: a URL on
     another origin is refused (`ForeignOriginError`) unless its host is in `allowed_hosts`, and even then it goes
-    without the request's credentials.
+    without the request's credentials. Its knobs are one `HttpPolicy`; it reports into `metrics`, any `Counters`.
     """
 
     def __init__(
         self,
-        settings: Settings,
+        policy: HttpPolicy,
         session: aiohttp.ClientSession,
         *,
         base_url: str,
-        metrics: Metrics,
+        metrics: Counters,
         allowed_hosts: frozenset[str] = frozenset(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._settings = settings
+        self._policy = policy
         self._session = session
         self._metrics = metrics
         self._sleep = sleep
         self._random = rng if rng is not None else random.Random()
         self.limit = ConcurrencyLimit(
-            maximum=settings.max_workers,
-            initial=settings.concurrency_initial,
-            mode=settings.concurrency,
-            min_gain=settings.concurrency_min_gain_percent / 100,
+            maximum=policy.max_workers,
+            initial=policy.concurrency_initial,
+            mode=policy.concurrency,
+            min_gain=policy.concurrency_min_gain_percent / 100,
             on_change=metrics.concurrency.record,
         )
-        metrics.concurrency.mode = settings.concurrency.value
-        self._limiter = make_rate_limiter(settings.requests_per_second)
+        metrics.concurrency.mode = policy.concurrency.value
+        self._limiter = make_rate_limiter(policy.requests_per_second)
         self.gate = WaitGate(sleep=sleep)
-        self.pace = ServerPace(sleep=sleep) if settings.requests_per_second == 0 else None
+        self.pace = ServerPace(sleep=sleep) if policy.requests_per_second == 0 else None
         self.breaker = (
             CircuitBreaker(
-                failure_threshold=settings.failure_threshold,
-                recovery_timeout=settings.recovery_timeout,
-                failure_rate=settings.breaker_failure_percent / 100,
-                window=settings.breaker_window,
-                minimum_calls=settings.breaker_minimum_calls,
-                half_open_probes=settings.breaker_half_open_probes,
+                failure_threshold=policy.failure_threshold,
+                recovery_timeout=policy.recovery_timeout,
+                failure_rate=policy.breaker_failure_percent / 100,
+                window=policy.breaker_window,
+                minimum_calls=policy.breaker_minimum_calls,
+                half_open_probes=policy.breaker_half_open_probes,
             )
-            if settings.enable_circuit_breaker
+            if policy.enable_circuit_breaker
             else None
         )
-        self.budget = RetryBudget(percent=settings.retry_budget_percent)
+        self.budget = RetryBudget(percent=policy.retry_budget_percent)
         self._backoff = Backoff(
-            settings.retry_strategy,
-            settings.retry_jitter,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
+            policy.retry_strategy,
+            policy.retry_jitter,
+            base_delay=policy.base_delay,
+            max_delay=policy.max_delay,
             rng=self._random,
         )
         self._origin = origin(base_url)
-        self._home = home_prefix(base_url)
+        self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._max_bytes = int(settings.max_response_mb * MIB)
+        self._max_bytes = int(policy.max_response_mb * MIB)
 
     async def fetch(
         self,
@@ -208,7 +223,7 @@ class ApiClient:
         """
         if isinstance(request, str):
             request = Request(request)
-        settings = self._settings
+        policy = self._policy
         self.budget.note_request()
         attempts = 0
         retries = 0
@@ -223,10 +238,10 @@ class ApiClient:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
-                if breaker_waited + exc.retry_in > settings.max_wait_seconds:
+                if breaker_waited + exc.retry_in > policy.max_wait_seconds:
                     raise WaitTooLongError(
                         f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
-                        f"({settings.max_wait_seconds:g} s)"
+                        f"({policy.max_wait_seconds:g} s)"
                     ) from exc
                 breaker_waited += exc.retry_in
                 await self._sleep(exc.retry_in)
@@ -236,18 +251,18 @@ class ApiClient:
                 exc.attempts = attempts
                 last_error = exc
                 if exc.wait_hint is not None:
-                    if exc.wait_hint > settings.max_wait_seconds:
+                    if exc.wait_hint > policy.max_wait_seconds:
                         raise WaitTooLongError(
                             f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
-                            f"({settings.max_wait_seconds:g} s)"
+                            f"({policy.max_wait_seconds:g} s)"
                         ) from exc
                     self.gate.pause_for(exc.wait_hint)
-                if retries >= settings.max_retries:
+                if retries >= policy.max_retries:
                     raise
                 delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
                 if not self.budget.try_spend():
-                    delay = max(delay, self._random.uniform(settings.max_delay / 2, settings.max_delay))
-                    if deferred + delay > settings.max_wait_seconds:
+                    delay = max(delay, self._random.uniform(policy.max_delay / 2, policy.max_delay))
+                    if deferred + delay > policy.max_wait_seconds:
                         self._metrics.budget_refusals += 1
                         raise
                     deferred += delay
@@ -283,29 +298,32 @@ class ApiClient:
         signal = Signal.NONE
         paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
+            max_wait = self._policy.max_wait_seconds  # every wait bounded: past it, the page is given up
             while True:
-                waited = await self.gate.wait()
+                waited = await self.gate.wait(max_wait)
                 if waited:
                     paused = True
                     self._metrics.gate_waits += 1
                     self._metrics.gate_wait_seconds += waited
                 if self.pace is not None:
-                    await self.pace.wait()
+                    await self.pace.wait(max_wait)
                 if self._limiter is None:
                     break
                 await self._limiter.acquire()
                 if self.gate.is_open():
                     break
+            if request.valid_until is not None and time.monotonic() >= request.valid_until:
+                raise CredentialsExpired("the token expired while the request waited; not sent")
             permit = await self.breaker.acquire() if self.breaker else None
             metrics = self._metrics
             metrics.requests += 1
             metrics.in_flight += 1
             try:
-                async with asyncio.timeout(self._settings.api_timeout_seconds):
+                async with asyncio.timeout(self._policy.api_timeout_seconds):
                     response = await self._exchange(request, judged)
             except TimeoutError as exc:
                 signal = Signal.TIMEOUT
-                raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
+                raise RetryableError(f"no complete response within {self._policy.api_timeout_seconds:g} s") from exc
             except FetchError as exc:
                 signal = classify(exc)
                 raise
@@ -331,7 +349,7 @@ class ApiClient:
         sets the server pace."""
         now = time.time()
         hint = parse_wait_hint(headers, now=now)
-        if hint is not None and 0 < hint <= self._settings.max_wait_seconds:
+        if hint is not None and 0 < hint <= self._policy.max_wait_seconds:
             self.gate.pause_for(hint)
         if self.pace is not None:
             quota = parse_quota(headers, now=now)
@@ -342,24 +360,39 @@ class ApiClient:
         """The HTTP exchange, with redirects followed by hand under the same origin policy as any other URL."""
         url = request.url
         method = request.method
-        body = request.json_body
+        body, form = request.json_body, request.form_body
+        home = origin(request.home) if request.home else self._origin
+        secret = request.secret_params
         for _ in range(MAX_REDIRECTS + 1):
-            headers = self._headers_for(url, request.credentials)
-            if body is not None and origin(url) != self._origin:  # a login body is a credential too
+            headers = self._headers_for(url, request.credentials, home)
+            if (body is not None or form is not None) and origin(url) != home:  # a login body is a credential too
                 raise ForeignOriginError(f"refused to send a request body to another origin ({origin(url)[1]})")
+            sent = with_params(url, secret) if secret and origin(url) == home else url
             try:
                 async with self._session.request(
-                    method, url, headers=headers, json=body, allow_redirects=False
+                    method, sent, headers=headers, json=body, data=form, allow_redirects=False
                 ) as response:
                     if response.status in REDIRECT_STATUSES:
-                        url = redirect_target(url, response.status, response.headers.get("Location"))
+                        target = redirect_target(url, response.status, response.headers.get("Location"))
+                        url = without_params(target, secret.keys())  # a server that echoes the key in a Location
                         if response.status in (301, 302, 303) and method != "GET":
-                            method, body = "GET", None  # as browsers do: only 307 and 308 repeat the body
+                            method, body, form = "GET", None, None  # as browsers do: only 307 and 308 repeat it
                         continue
                     status = response.status
-                    check_status(status, response.headers, judged=judged)
+                    try:
+                        check_status(status, response.headers, judged=judged)
+                    except FatalError as exc:
+                        if 400 <= status < 500:  # what the API calls its error, for sync_errors
+                            code = await self._error_code(response)
+                            if code is not None:
+                                exc.args = (f"{exc} (API error code {code!r})",)
+                        raise
                     raw = await self._read_body(response)
-                    body = decode_judged(raw) if status in judged else decode_json(status, raw)
+                    body = (
+                        decode_judged(raw)
+                        if status in judged
+                        else decode_json(status, raw, parse_float=request.parse_float)
+                    )
                     links = LazyLinks(response)
                     return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:
@@ -374,17 +407,19 @@ class ApiClient:
                 raise FatalError(f"refused URL: {exc}") from exc
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
-    def _headers_for(self, url: str, credentials: Mapping[str, str]) -> Mapping[str, str] | None:
+    def _headers_for(
+        self, url: str, credentials: Mapping[str, str], home: Origin | None = None
+    ) -> Mapping[str, str] | None:
         """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
         A URL with user info is refused wherever it points: it would carry a credential of its own."""
-        home = self._home
-        if home is not None and url.startswith(home) and url[len(home) : len(home) + 1] in ("/", "?", "#", ""):
+        prefix = self._home_prefix if home is None else None
+        if prefix is not None and url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("/", "?", "#", ""):
             return credentials or None  # the home authority, as base_url spells it: no parse needed (hot path)
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
         target = origin(url)
-        if target == self._origin:
+        if target == (home or self._origin):
             return credentials or None
         if target[1] in self._allowed_hosts and target[0] == "https":
             return None
@@ -394,19 +429,47 @@ class ApiClient:
             "must stay there (or the host must be listed as allowed, and then no credentials are sent)"
         )
 
+    async def _error_code(self, response: aiohttp.ClientResponse) -> str | None:
+        """The error code in a 4xx response's JSON body, or None (no JSON, too large, cut short: the status says
+        enough, and reading an error body must never hide the error)."""
+        if "json" not in response.headers.get("Content-Type", "").lower():
+            return None
+        try:
+            return api_error_code(await self._read_body(response))
+        except Exception:
+            return None
+
     async def _read_body(self, response: aiohttp.ClientResponse) -> bytes:
         """The decoded body, refused as soon as it is larger than `max_response_mb` (see `http/body.py`): a
         Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
         if response.content_length is not None and response.content_length > limit:
-            raise too_large(response.status, self._settings.max_response_mb)
+            raise too_large(response.status, self._policy.max_response_mb)
         body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
         try:
             async for chunk in response.content.iter_any():
                 body.feed(chunk)
         except BodyTooLarge:
-            raise too_large(response.status, self._settings.max_response_mb) from None
+            raise too_large(response.status, self._policy.max_response_mb) from None
         return body.finish()
+
+
+def with_params(url: str, params: Mapping[str, str]) -> str:
+    """`url` with `params` set (replacing any of the same name)."""
+    parts = urlsplit(url)
+    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
+    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
+
+
+def without_params(url: str, names: Collection[str]) -> str:
+    """`url` without the query parameters in `names` (a secret a server echoed into a link)."""
+    if not names:
+        return url
+    parts = urlsplit(url)
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    if not any(k in names for k, _ in pairs):
+        return url
+    return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in pairs if k not in names])))
 
 
 class Settleable(Protocol):
@@ -439,10 +502,10 @@ SESSION_HEADERS = {
 }
 
 
-def make_session(settings: Settings) -> aiohttp.ClientSession:
+def make_session(policy: HttpPolicy) -> aiohttp.ClientSession:
     """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies, and no
     automatic decompression (the client decodes with a bound on the decoded size: `http/body.py`)."""
-    connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
+    connector = aiohttp.TCPConnector(limit=policy.max_workers, limit_per_host=policy.max_workers)
     return aiohttp.ClientSession(
         connector=connector,
         headers=SESSION_HEADERS,

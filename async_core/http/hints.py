@@ -8,6 +8,7 @@ Headers understood, the first one that asks for a wait wins:
     RateLimit: limit=100, remaining=0, reset=10   the same draft's older dictionary form
     RateLimit-Remaining: 0 + RateLimit-Reset: 10  the older drafts' separate fields
     X-RateLimit-Remaining: 0 + X-RateLimit-Reset  delta-seconds, or an epoch timestamp when larger than 10^9
+                                                  (in milliseconds when larger than 10^12)
 
 A header that cannot be parsed is ignored, as if it were absent.
 """
@@ -22,6 +23,9 @@ from collections.abc import Mapping
 
 # Reset values above this are epoch timestamps, not delays: 10^9 s is 31 years, and the epoch passed 10^9 in 2001.
 EPOCH_THRESHOLD = 1e9
+# Epoch timestamps above this are in milliseconds (some APIs send Date.now()): 10^12 s would be the year 33,658,
+# and the epoch passed 10^12 milliseconds in 2001. Read as seconds, they ask for a wait of 53,000 years.
+EPOCH_MS_THRESHOLD = 1e12
 
 _DECIMAL = re.compile(r"\d+(?:\.\d+)?")
 
@@ -125,6 +129,8 @@ def _reset_delay(raw: str | None, now: float) -> float | None:
     reset = _number(raw)
     if reset is None:
         return None
+    if reset > EPOCH_MS_THRESHOLD:
+        reset /= 1000.0
     return max(0.0, reset - now) if reset > EPOCH_THRESHOLD else reset
 
 

@@ -15,9 +15,12 @@ make_rate_limiter   an aiolimiter bucket that never lets more than `requests_per
 from __future__ import annotations
 
 import asyncio
+import math
 from collections.abc import Awaitable, Callable
 
 from aiolimiter import AsyncLimiter
+
+from async_core.errors import WaitTooLongError
 
 
 def _loop_time() -> float:
@@ -63,13 +66,14 @@ class WaitGate:
         """True when a request may go now."""
         return self._reopen_at is None or self._clock() >= self._reopen_at
 
-    async def wait(self) -> float:
+    async def wait(self, max_wait: float = math.inf) -> float:
         """Return at once when the gate is open; else sleep until it reopens. Returns the seconds slept.
 
         After each sleep the reopen time is checked again, since another request may have pushed it forward
         meanwhile; the gate then sleeps the extension only. The time slept is measured from the reopen times,
         not from the clock, so a sleep that does not move the clock (a test's) still ends the wait: a sleep of s
-        seconds is trusted to have slept s seconds.
+        seconds is trusted to have slept s seconds. A wait that would pass `max_wait` seconds in all (pauses
+        extended again and again) raises `WaitTooLongError` instead of sleeping on.
         """
         if self._reopen_at is None:
             return 0.0
@@ -77,6 +81,11 @@ class WaitGate:
         waited = 0.0
         while now < self._reopen_at:
             target = self._reopen_at
+            if waited + target - now > max_wait:
+                raise WaitTooLongError(
+                    f"the server's pause (Retry-After or a spent rate-limit quota) would hold this request "
+                    f"{waited + target - now:g} s, more than max_wait_seconds ({max_wait:g} s)"
+                )
             await self._sleep(target - now)
             waited += target - now
             now = max(self._clock(), target)
@@ -98,7 +107,7 @@ class ServerPace:
     Counters: `waits`, `waited_seconds`. Not locked: one event loop.
     """
 
-    __slots__ = ("_clock", "_interval", "_next", "_sleep", "waited_seconds", "waits")
+    __slots__ = ("_clock", "_interval", "_next", "_quota", "_sleep", "waited_seconds", "waits")
 
     def __init__(
         self,
@@ -110,6 +119,7 @@ class ServerPace:
         self._sleep = sleep
         self._interval = 0.0
         self._next = 0.0
+        self._quota = (0.0, 0.0)  # the last (remaining, reset seconds) that set the pace, for the error message
         self.waits = 0
         self.waited_seconds = 0.0
 
@@ -124,16 +134,26 @@ class ServerPace:
             self._interval = 0.0
         else:
             self._interval = max(0.0, reset_seconds) / remaining
+            self._quota = (remaining, reset_seconds)
 
-    async def wait(self) -> float:
-        """Sleep until this request's departure time; returns the seconds slept."""
+    async def wait(self, max_wait: float = math.inf) -> float:
+        """Sleep until this request's departure time; returns the seconds slept. A departure more than
+        `max_wait` seconds away raises `WaitTooLongError` (and reserves nothing): a quota of 1 request a day
+        must stop the table with a reason, not hold it for a day."""
         interval = self._interval
         if interval == 0.0:
             return 0.0
         now = self._clock()
         departure = max(now, self._next)
-        self._next = departure + interval
         delay = departure - now
+        if delay > max_wait:
+            remaining, reset = self._quota
+            raise WaitTooLongError(
+                f"the server's rate limit ({remaining:g} requests left until it resets in {reset:g} s) paces "
+                f"requests {interval:g} s apart: this one would wait {delay:g} s, more than max_wait_seconds "
+                f"({max_wait:g} s)"
+            )
+        self._next = departure + interval
         if delay > 0:
             self.waits += 1
             self.waited_seconds += delay

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
@@ -67,14 +67,39 @@ def check_status(status: int, headers: Mapping[str, str], *, judged: Collection[
         raise FatalError(f"expected a JSON response, got content type {content_type or 'none'!r}", status=status)
 
 
+def api_error_code(raw: bytes) -> str | None:
+    """The error code an API put in an error body, if any: `{"error": {"code": ...}}` (Graph, Google),
+    `{"code": ...}`, `{"error_code": ...}`, `{"errors": [{"code": ...}]}` (GitHub-like), `{"error": "not_found"}`.
+    Only a short scalar without spaces is believed (a body is the server's, and goes into a message; a sentence is
+    not a code)."""
+    try:
+        body = json.loads(raw)
+    except (ValueError, RecursionError):
+        return None
+    if not isinstance(body, Mapping):
+        return None
+    error, errors = body.get("error"), body.get("errors")
+    candidates = [
+        error.get("code") if isinstance(error, Mapping) else error,
+        body.get("code"),
+        body.get("error_code"),
+        errors[0].get("code") if isinstance(errors, list) and errors and isinstance(errors[0], Mapping) else None,
+    ]
+    for value in candidates:
+        text = str(value) if isinstance(value, str | int) and not isinstance(value, bool) else ""
+        if 0 < len(text) <= 64 and not any(char.isspace() for char in text):  # a code, not a sentence
+            return text
+    return None
+
+
 def too_large(status: int, max_response_mb: float) -> FatalError:
     return FatalError(f"response larger than max_response_mb ({max_response_mb:g} MB)", status=status)
 
 
-def decode_json(status: int, body: bytes) -> Any:
-    """The JSON document of a response body."""
+def decode_json(status: int, body: bytes, *, parse_float: Callable[[str], float] | None = None) -> Any:
+    """The JSON document of a response body (`parse_float`: as `json.loads` takes it, None for float)."""
     try:
-        return json.loads(body)
+        return json.loads(body, parse_float=parse_float)
     except ValueError as exc:  # UnicodeDecodeError is a ValueError too
         raise RetryableError(f"invalid JSON ({exc})", status=status) from exc
     except RecursionError as exc:  # valid JSON nested deeper than Python can decode: the same every time

@@ -19,7 +19,7 @@ import datetime as dt
 import json
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from async_core.run.ledger import ErrorRecord
@@ -100,6 +100,31 @@ class Noted:
 
 
 @dataclasses.dataclass(frozen=True)
+class TokenKept:
+    """A credential the server replaced (a rotated OAuth2 refresh token): kept in the state and checkpointed at
+    once, since the one it replaces is dead. `repr` never shows it."""
+
+    key: str
+    value: str = dataclasses.field(repr=False)
+
+
+class BridgeTokens:
+    """The `TokenStore` of a sync (`async_core.source.auth`), on the event loop side: what the state held when the
+    sync started, and each new value sent to the SDK thread (`TokenKept`)."""
+
+    def __init__(self, bridge: Bridge, saved: Mapping[str, str]) -> None:
+        self._bridge = bridge
+        self._values = dict(saved)
+
+    def get(self, key: str) -> str | None:
+        return self._values.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self._values[key] = value
+        self._bridge.put(TokenKept(key, value))
+
+
+@dataclasses.dataclass(frozen=True)
 class Finish:
     """The end of the sync. `summary` is called on the SDK thread, after every earlier message is written."""
 
@@ -115,7 +140,7 @@ class Crashed:
     error: BaseException
 
 
-Message = Rows | PageLost | LastPage | Replan | Parents | Noted | Finish | Crashed
+Message = Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Finish | Crashed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -285,9 +310,13 @@ class Bridge:
                 if freed:
                     self._free_slots(freed)
 
-    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted) -> None:
+    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept) -> None:
         if isinstance(message, Noted):
             self._dead_letter(message.error)
+            return
+        if isinstance(message, TokenKept):  # the old token is dead: a crash before the next checkpoint would lose it
+            self.state.refresh_tokens[message.key] = message.value
+            self._checkpoint()
             return
         table = self.state.tables[message.table]
         if isinstance(message, Parents):

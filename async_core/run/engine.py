@@ -23,13 +23,15 @@ from urllib.parse import quote, urlencode, urlsplit
 
 from async_core.errors import (
     AuthenticationError,
+    CredentialsExpired,
     FatalError,
+    RecordError,
     RetryableError,
     RuleStop,
     SyncStopped,
     WaitTooLongError,
 )
-from async_core.http.client import ApiClient, Request, Response
+from async_core.http.client import ApiClient, Request, Response, without_params
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
 from async_core.run.bridge import Bridge, Noted, PageLost, Parents, Rows, Slot
@@ -43,12 +45,14 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
-from async_core.run.pages import BridgePages, CollectingPages, TableStopped, shard_filters
+from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
+from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
-from async_core.source.auth import ActiveAuth
+from async_core.source.auth import ActiveAuth, TokenStore
+from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
@@ -60,6 +64,7 @@ PROGRESS_INTERVAL_SECONDS = 5.0
 CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
 # A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
 FUTURE_TOLERANCE = dt.timedelta(days=1)
+MAX_STALE_RENEWALS = 5  # tokens that expire while a page waits for admission, renewed before the page is given up
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -87,8 +92,10 @@ class Engine:
         ledger: ErrorLedger,
         metrics: Metrics,
         log: Callable[[str], None],
+        warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        store: TokenStore | None = None,
     ) -> None:
         self._settings = settings
         self._source = source
@@ -99,12 +106,16 @@ class Engine:
         self._ledger = ledger
         self._metrics = metrics
         self._log = log
+        self._warn = warn or log  # what must reach the dashboard (`op.warning`)
+        self._unread = UnreadCursors()  # cursors that read no value in a table's records
         self._clock = clock
         self._sleep = sleep
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
         self._fetched_any: set[str] = set()  # tables that got at least one page
         self._first_errors: dict[str, Exception] = {}  # per table: the error of a first request that failed
-        self._sessions = AuthSessions(settings.source_values, scope=base_url)
+        # One session per equal declaration: two tables declaring the same OAuth2 grant share its token, and a
+        # rotating refresh token is used by one session only; `store` keeps what it rotates for the next sync.
+        self._sessions = AuthSessions(settings.source_values, scope=base_url, store=store)
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
@@ -159,6 +170,9 @@ class Engine:
                 else:
                     await self._sync_children(spec, start, pages)
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
+            unread = self._unread.warning(spec)
+            if unread is not None:
+                self._warn(unread)
         except* TableStopped as group:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
@@ -188,7 +202,7 @@ class Engine:
             start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
-            pages=pages or BridgePages(self),
+            pages=pages or BridgePages(self, self._bridge),
             start=start,
             page_size=self._settings.page_size,
             max_pages=self._settings.max_pages_per_table,
@@ -203,7 +217,7 @@ class Engine:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = CollectingPages(self, spec)
+        collector = CollectingPages(self, self._bridge, spec)
         async with asyncio.TaskGroup() as listing:
             await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
@@ -241,27 +255,74 @@ class Engine:
                 raise FatalError(f"parent value {climbing[0]!r} cannot fill a path segment")
             path = path.format_map(segments)
         params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
-        cursor = spec.cursor
-        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
-            params.append((cursor.param, cursor.param_value(walk.since)))
-        params.extend(request.params)
+        if spec.body is None:  # with a body, the paging values go there (`body_for`)
+            params.extend(self._paging(walk, number, request))
         return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
+
+    def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
+        """The paging values of one page: the cursor's lower bound, then the paginator's."""
+        values: list[tuple[str, str]] = []
+        cursor = walk.spec.cursor
+        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
+            values.append((cursor.param, cursor.param_value(walk.since)))
+        values.extend(request.params)
+        return values
+
+    def body_for(self, walk: Walk, number: int, request: PageRequest) -> Any:
+        """The JSON body of one page of a table with a body: the declared body with the paging values set at their
+        dotted paths (a GraphQL query: as its variables), integers as JSON numbers; None without a body."""
+        body = walk.spec.body
+        if body is None:
+            return None
+        numbers = set(walk.paginator.numbers())
+        cursor = walk.spec.cursor
+        if cursor is not None and cursor.kind == "number":
+            numbers.add(cursor.param)
+        values = {
+            name: _number(value) if name in numbers else value for name, value in self._paging(walk, number, request)
+        }
+        if isinstance(body, GraphQL):
+            return body.document(values)
+        return with_values(body, values)
 
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
         """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
         auth = self._sessions.start(self._source.auth_for(spec))
         return auth, await auth.headers(self._login)
 
-    async def _login(self, path: str, body: Mapping[str, Any]) -> Any:
-        response = await self._client.fetch(Request(f"{self._base_url}{path}", method="POST", json_body=dict(body)))
+    async def _login(
+        self, path: str, body: Mapping[str, Any], *, form: bool = False, headers: Mapping[str, str] | None = None
+    ) -> Any:
+        """POSTs a login (JSON) or an OAuth2 token request (a form; its 400 and 401 answers are read, they say
+        why). An absolute URL is one the source declares (a token endpoint on the provider's host): trusted as
+        the base URL is, its redirects held to its own origin."""
+        absolute = "://" in path
+        url = path if absolute else f"{self._base_url}{path}"
+        request = Request(
+            url,
+            method="POST",
+            json_body=None if form else dict(body),
+            form_body={k: str(v) for k, v in body.items()} if form else None,
+            credentials=dict(headers or {}),
+            home=url if absolute else None,
+        )
+        judged = frozenset({400, 401}) if form else frozenset()
+
+        def check(response: Response) -> None:
+            if response.status != 200 and not (isinstance(response.body, Mapping) and "error" in response.body):
+                check_status(response.status, response.headers)  # not an OAuth2 error document: as usual
+
+        response = await self._client.fetch(request, check=check if form else None, judged=judged)
         return response.body
 
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched:
         """One page, checked; raises what the client raises (the caller records the loss)."""
         spec = walk.spec
         url = self.url_for(walk, number, request)
+        body = self.body_for(walk, number, request)
         parsed: list[Fetched] = []
         rules = self._source.rules_for(spec)
+        secret = tuple(self._sessions.start(self._source.auth_for(spec)).secret_params)
 
         def check(response: Response) -> None:
             parsed.clear()
@@ -272,8 +333,14 @@ class Engine:
                 parsed.append(Fetched([], PageFacts(last=True), skipped=rule.name))
                 return
             check_status(response.status, response.headers)  # a status the rules read, but no rule matched
+            if isinstance(spec.body, GraphQL):  # a 200 that says the query failed: never an empty page
+                error = spec.body.error(response.body, response.status)
+                if error is not None:
+                    raise error
             records = records_at(response.body, spec.records_path)
             facts = walk.paginator.read(response.body, response.headers, response.links, response.url)
+            if secret and facts.next is not None and facts.next.url is not None:  # a link that echoes an API key
+                facts = dataclasses.replace(facts, next=PageRequest(url=without_params(facts.next.url, secret)))
             count = len(records)
             if expect is not None and count < expect:
                 raise RetryableError(f"page {number} came back with {count} of the {expect} records of its total")
@@ -282,17 +349,31 @@ class Engine:
                 raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
             parsed.append(Fetched(records, facts))
 
-        for attempt in range(2):
+        renewed, waited = False, 0
+        while True:
             auth, signed = await self.credentials(spec)
             credentials = {**self._source.headers, **signed}
             try:
-                response = await self._client.fetch(
-                    Request(url, credentials=credentials), check=check, judged=rules.statuses
+                sent = Request(
+                    url,
+                    method=spec.http_method,
+                    json_body=body,
+                    credentials=credentials,
+                    parse_float=spec.parse_float,
+                    secret_params=auth.secret_params,
+                    valid_until=auth.valid_until(),
                 )
+                response = await self._client.fetch(sent, check=check, judged=rules.statuses)
                 break
-            except AuthenticationError:
-                if attempt or not auth.refresh_on_401():
+            except CredentialsExpired:  # not sent: renew and ask again (bounded, in case lifetimes are tiny)
+                waited += 1
+                if waited > MAX_STALE_RENEWALS:
                     raise
+                auth.expire(signed)
+            except AuthenticationError:
+                if renewed or not auth.refresh_on_401():
+                    raise
+                renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
         fetched = parsed[-1]
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
@@ -311,7 +392,8 @@ class Engine:
                 )
             )
         if fetched.skipped is not None:
-            self._note(page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status))
+            skip = page_skipped(rule=fetched.skipped, table=spec.name, page=number, status=response.status)
+            self._note(placed(skip, where(walk)))
         return fetched
 
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
@@ -326,17 +408,24 @@ class Engine:
                 tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
             )
         slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        context = where(walk)
+        if context is not None:  # a child table's: which parent the rows were of
+            rejected = [placed(error, context) for error in rejected]
+            skipped = [placed(error, context) for error in skipped]
         for error in skipped:  # LOW: never a stop
             self._note(error)
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
 
-    def lose(self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception) -> None:
-        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error."""
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None:
+        """Records a page that could not be fetched (its walk's watermark stays before it) and judges the error.
+        `where`: which parent's walk it was, for a child table (see `where`)."""
         if name not in self._fetched_any:
             self._first_errors.setdefault(name, exc)
-        error = record_for(exc, table=name, page=number)
+        error = placed(record_for(exc, table=name, page=number), where)
         lost = PageLost(name, number, error, unit=unit)
         if slot is None:
             assert self._bridge is not None
@@ -348,6 +437,21 @@ class Engine:
         self._judge(error)
         if isinstance(exc, WaitTooLongError | NoProgress | RuleStop):
             raise TableStopped(str(exc)) from exc
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None:
+        """A parent row whose key the child's path needs cannot be read: its child rows cannot be asked for. A
+        MEDIUM error of the child table with the parent record, never a silent skip."""
+        error = record_for(
+            RecordError(f"parent table {parent.name!r}: {exc}; its rows of {child.path} cannot be asked for"),
+            table=child.name,
+            page=number,
+            record_id=self._record_id(parent, record),
+            raw_record=record,
+        )
+        self._metrics.table(child.name).errors += 1
+        self._note(error)
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
@@ -385,11 +489,16 @@ class Engine:
         cursor = spec.cursor
         if cursor is not None:
             horizon = processed_at + FUTURE_TOLERANCE
+            read = 0
             for record in records:
                 value = cursor.value_of(record)
+                if value is None:
+                    continue
+                read += 1
                 if isinstance(value, dt.datetime) and value > horizon:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
+            self._unread.page(spec, records, read)
         return rows, rejected, skipped, high
 
     @staticmethod
@@ -433,6 +542,33 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
+    """A copy of `body` with each value set at its dotted path (objects created on the way; the declared body is
+    not changed)."""
+    result: dict[str, Any] = json.loads(json.dumps(body))
+    for path, value in values.items():
+        parts = compile_path(path)
+        target = result
+        for part in parts[:-1]:
+            child = target.get(part)
+            if not isinstance(child, dict):
+                child = target[part] = {}
+            target = child
+        target[parts[-1]] = value
+    return result
+
+
+def _number(value: str) -> int | float | str:
+    """A paging value that is a number, as a JSON number (a page, an offset, a size, a numeric cursor)."""
+    try:
+        return int(value)
+    except ValueError:
+        try:
+            return float(value)
+        except ValueError:
+            return value
 
 
 def secret_values(source: Source, settings: Settings) -> dict[str, str]:

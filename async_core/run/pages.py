@@ -8,33 +8,50 @@ becomes the key of one child walk (`unit_key`).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
+from urllib.parse import quote
 
 from async_core.errors import RecordError, SyncStopped
-from async_core.run.bridge import LastPage, Replan, Slot
+from async_core.run.bridge import Bridge, LastPage, Replan, Slot
+from async_core.run.ledger import ErrorRecord
 from async_core.run.walk import Fetched, Walk
 from async_core.settings import Settings
 from async_core.source.pagination import PageRequest
 from async_core.source.spec import Source, TableSpec
-
-if TYPE_CHECKING:
-    from async_core.run.engine import Engine
 
 
 class TableStopped(Exception):
     """Raised inside a table's task group to cancel that table's pages (and only them)."""
 
 
+class PageHandler(Protocol):
+    """What the pages need of the engine (`async_core.run.engine.Engine`): fetch a page, deliver it, lose it, say
+    that a parent row cannot be read. A protocol, so that the engine imports this module and not the reverse."""
+
+    async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched: ...
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None: ...
+
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None: ...
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None: ...
+
+
 class BridgePages:
     """What a walk's pages go through: the engine's fetch, the bridge's slots."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: PageHandler, bridge: Bridge | None) -> None:
         self._engine = engine
-        if engine._bridge is None:
+        if bridge is None:
             raise RuntimeError("an engine without a bridge can only fetch (the setup test); it cannot walk")
-        self._bridge = engine._bridge
+        self._bridge = bridge
 
     async def reserve(self) -> Slot:
         return await self._bridge.reserve()
@@ -54,7 +71,7 @@ class BridgePages:
         self._engine.deliver(walk, number, fetched, slot, resume=resume)
 
     def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
-        self._engine.lose(walk.spec.name, walk.unit, number, slot, error)
+        self._engine.lose(walk.spec.name, walk.unit, number, slot, error, where=where(walk))
 
     def put(self, message: LastPage | Replan) -> None:
         self._bridge.put(message)
@@ -77,8 +94,8 @@ class CollectingPages(BridgePages):
     """Pages of a parent table read for a child table: their rows give the child's walks; nothing is written.
     A lost parent page is recorded against the child table (its pass cannot complete without it)."""
 
-    def __init__(self, engine: Engine, child: TableSpec) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: PageHandler, bridge: Bridge | None, child: TableSpec) -> None:
+        super().__init__(engine, bridge)
         self._child = child
         self.units: dict[str, dict[str, Any]] = {}
         self.lost = False
@@ -89,17 +106,19 @@ class CollectingPages(BridgePages):
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         for record in fetched.records:
             try:
-                values = self._child.parent_values(record) if isinstance(record, dict) else None
-            except RecordError:
-                values = None
-            if values is None:
-                continue  # a parent row without its key cannot have children we can ask for
+                if not isinstance(record, Mapping):
+                    raise RecordError(f"expected a JSON object, got {type(record).__name__}")
+                values = self._child.parent_values(record)
+            except RecordError as exc:  # its children cannot be asked for: said, never skipped silently
+                self._engine.parent_unreadable(self._child, walk.spec, number, record, exc)
+                continue
             unit = unit_key(values)
             self.units.setdefault(unit, values)
 
     def lose(self, walk: Walk, number: int, slot: Slot, error: Exception) -> None:
         self.lost = True
-        self._engine.lose(self._child.name, None, number, None, error)
+        listing = f"listing parent table {walk.spec.name!r}, path {walk.spec.path}"
+        self._engine.lose(self._child.name, None, number, None, error, where=listing)
 
     def put(self, message: LastPage | Replan) -> None:
         pass
@@ -111,6 +130,24 @@ def unit_key(values: Mapping[str, Any]) -> str:
     if len(parts) == 1 and isinstance(parts[0], int) and not isinstance(parts[0], bool):
         return str(parts[0])
     return json.dumps(parts if len(parts) > 1 else parts[0], sort_keys=True, default=str)
+
+
+def where(walk: Walk) -> str | None:
+    """Which parent a child table's walk is for, and the path it reads (no query: nothing secret), for its errors:
+    "parent customer_id=3, path /customers/3/orders". None for a table's own walk."""
+    if not walk.parent:
+        return None
+    keys = ", ".join(f"{name}={value!r}" for name, value in walk.parent.items())
+    try:
+        path = walk.spec.path.format_map({name: quote(str(value), safe="") for name, value in walk.parent.items()})
+    except (KeyError, ValueError, IndexError):
+        path = walk.spec.path
+    return f"parent {keys}, path {path}"
+
+
+def placed(error: ErrorRecord, context: str | None) -> ErrorRecord:
+    """`error` with where it happened added to its message."""
+    return error if context is None else dataclasses.replace(error, message=f"{error.message} ({context})")
 
 
 def shard_filters(settings: Settings, source: Source) -> dict[str, Callable[[Any], bool]]:

@@ -10,15 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from async_core.source.auth import ActiveAuth, Auth
+from async_core.source.auth import ActiveAuth, Auth, TokenStore
 
 
 class AuthSessions:
     """The active auth of each distinct auth declaration of one sync, started on first use."""
 
-    def __init__(self, values: Mapping[str, str], *, scope: str) -> None:
+    def __init__(self, values: Mapping[str, str], *, scope: str, store: TokenStore | None = None) -> None:
         self._values = values
         self._scope = scope
+        self._store = store  # where a rotated OAuth2 refresh token is kept for the next sync (the state)
         self._active: dict[Any, ActiveAuth] = {}
 
     def start(self, auth: Auth) -> ActiveAuth:
@@ -26,7 +27,7 @@ class AuthSessions:
         key = _key(auth)
         active = self._active.get(key)
         if active is None:
-            active = self._active[key] = auth.start(self._values, scope=self._scope)
+            active = self._active[key] = auth.start(self._values, scope=self._scope, store=self._store)
         return active
 
     def __len__(self) -> int:

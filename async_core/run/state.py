@@ -17,6 +17,11 @@ State format (version 2):
                 "departments": {"parents": {"1": "..."}, "lost_streak": 0,
                                 "pass": {"started_at": "...", "done": ["1"]}}}}
 A version-1 state (the earlier format) starts a full pass; any other version is refused (`StateError`).
+
+`refresh_tokens` (present only for a source with a rotating OAuth2 refresh token): the refresh token the server
+last gave, by a digest of the grant it belongs to (`async_core.source.oauth2`). It is the one secret the state
+holds, under this one key, written at the checkpoint that follows its arrival, never logged; the README's
+Authentication section says why it is kept here.
 """
 
 from __future__ import annotations
@@ -217,9 +222,16 @@ class TableState:
 class SyncState:
     """Every table's state, and the dict the SDK checkpoints."""
 
-    def __init__(self, tables: dict[str, TableState], *, carried: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self,
+        tables: dict[str, TableState],
+        *,
+        carried: Mapping[str, Any] | None = None,
+        refresh_tokens: Mapping[str, str] | None = None,
+    ) -> None:
         self.tables = tables
         self._carried = dict(carried or {})  # entries of tables not synced now, kept as they were
+        self.refresh_tokens = dict(refresh_tokens or {})  # rotated OAuth2 refresh tokens, by grant digest
 
     @classmethod
     def resume(
@@ -234,11 +246,15 @@ class SyncState:
         `tables`: (name, cursor, is a child table). Raises `StateError` for a state of an unknown version.
         """
         saved: Mapping[str, Any] = {}
+        tokens: dict[str, str] = {}
         if isinstance(state, Mapping) and state:
             version = state.get("version")
             if version == STATE_VERSION:
                 entries = state.get("tables")
                 saved = entries if isinstance(entries, Mapping) else {}
+                kept = state.get("refresh_tokens")
+                if isinstance(kept, Mapping):
+                    tokens = {k: v for k, v in kept.items() if isinstance(k, str) and isinstance(v, str) and v}
             elif version not in _OLD_VERSIONS and not (version is None and "cycle" in state):
                 raise StateError(
                     f"the saved state has version {version!r}, which this connector does not know (it writes "
@@ -254,7 +270,7 @@ class SyncState:
             table.begin(now)
             result[name] = table
         carried = {name: entry for name, entry in saved.items() if name not in result}
-        return cls(result, carried=carried)
+        return cls(result, carried=carried, refresh_tokens=tokens)
 
     @property
     def all_complete(self) -> bool:
@@ -264,4 +280,7 @@ class SyncState:
         """The state to checkpoint now."""
         entries = dict(self._carried)
         entries.update({name: table.to_state() for name, table in self.tables.items()})
-        return {"version": STATE_VERSION, "tables": dict(sorted(entries.items()))}
+        state: dict[str, Any] = {"version": STATE_VERSION, "tables": dict(sorted(entries.items()))}
+        if self.refresh_tokens:
+            state["refresh_tokens"] = dict(self.refresh_tokens)
+        return state

@@ -6,7 +6,9 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 """
 
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
+from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
+from async_core.source.oauth2 import OAuth2ClientCredentials, OAuth2RefreshToken
 from async_core.source.pagination import (
     Cursor,
     HeaderLink,
@@ -29,11 +31,14 @@ __all__ = [
     "Column",
     "ConfigKey",
     "Cursor",
+    "GraphQL",
     "HeaderLink",
     "Incremental",
     "JsonLink",
     "JsonServer",
     "NoAuth",
+    "OAuth2ClientCredentials",
+    "OAuth2RefreshToken",
     "Offset",
     "PageNumber",
     "Paginator",
@@ -41,6 +46,7 @@ __all__ = [
     "Policy",
     "RecordAction",
     "RecordRule",
+    "Relay",
     "ResponseAction",
     "ResponseRule",
     "Rules",

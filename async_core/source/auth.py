@@ -3,11 +3,15 @@
     NoAuth          nothing
     BearerAuth      Authorization: Bearer <token>
     BasicAuth       Authorization: Basic base64(user:password)
-    ApiKeyAuth      <header>: <prefix> <key>     (the api-playground: "Authorization: apiKey <key>")
+    ApiKeyAuth      <header>: <prefix> <key>     (the api-playground: "Authorization: apiKey <key>"),
+                    or ?<param>=<key> in the query string (`param`)
     SessionAuth     POST a login, send the token it returns; log in again on expiry or on a 401
+    OAuth2ClientCredentials, OAuth2RefreshToken   in `async_core.source.oauth2`
 
 Secrets are read from configuration keys (named by the declaration) when the sync starts. The headers are handed to
-the client as the request's *credentials*, which it sends only to the source's origin; they are never logged.
+the client as the request's *credentials*, which it sends only to the source's origin; they are never logged. A key
+in the query string is a *secret parameter*: the client adds it as the request leaves and strips it from the links
+a server echoes it into, so no URL in a log, an error, the state or a saved link holds it.
 """
 
 from __future__ import annotations
@@ -18,14 +22,31 @@ import dataclasses
 import hashlib
 import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from collections.abc import Awaitable, Mapping
+from typing import Any, Protocol
 
 from async_core.errors import AuthenticationError, ConfigurationError
 from async_core.source.records import compile_path, dig
 
-# What an auth needs from the HTTP layer to log in: POST a JSON body to a path, get the decoded JSON back.
-Login = Callable[[str, Mapping[str, Any]], Awaitable[Any]]
+
+class Login(Protocol):
+    """What an auth needs from the HTTP layer to log in: POST a body to a path (or to an absolute URL the source
+    declares, such as a token endpoint on another host), get the decoded JSON back. `form`: the body goes form-
+    encoded (OAuth2) instead of as JSON; `headers`: sent with it (a client's Basic credentials). With `form`, a 400
+    or 401 answer's JSON is returned too (an OAuth2 error document says why)."""
+
+    def __call__(
+        self, path: str, body: Mapping[str, Any], *, form: bool = False, headers: Mapping[str, str] | None = None
+    ) -> Awaitable[Any]: ...
+
+
+class TokenStore(Protocol):
+    """Where a credential the server replaces (a rotated OAuth2 refresh token) is kept for the next sync: the
+    state's `refresh_tokens` entry (see `async_core.run.state`). Keys are digests, never the secret itself."""
+
+    def get(self, key: str) -> str | None: ...
+
+    def put(self, key: str, value: str) -> None: ...
 
 
 class Auth:
@@ -35,23 +56,34 @@ class Auth:
         """The configuration keys this auth reads (all secrets)."""
         return ()
 
-    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
-        """`scope` names where the credentials are used (the base URL): a session token is reused within it."""
+    def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
+        """`scope` names where the credentials are used (the base URL): a session token is reused within it.
+        `store` keeps what the server rotates (OAuth2 refresh tokens) for the next sync."""
         return ActiveAuth({})
 
 
 class ActiveAuth:
     """An auth bound to its secrets, for one sync."""
 
-    def __init__(self, headers: Mapping[str, str]) -> None:
+    def __init__(self, headers: Mapping[str, str], params: Mapping[str, str] | None = None) -> None:
         self._headers = dict(headers)
+        self._params = dict(params or {})
 
     async def headers(self, login: Login) -> Mapping[str, str]:
         return self._headers
 
+    @property
+    def secret_params(self) -> Mapping[str, str]:
+        """Query parameters that carry a secret (an API key in the URL): added by the client as a request leaves."""
+        return self._params
+
     def refresh_on_401(self) -> bool:
         """Whether a 401 should lead to a new login and one more try (session tokens)."""
         return False
+
+    def valid_until(self) -> float | None:
+        """time.monotonic() at which the current headers expire (the client does not send them later), or None."""
+        return None
 
     def secrets(self) -> tuple[str, ...]:
         """What must never be saved or logged: each header's value and its token ("Token abc" gives "abc"), so
@@ -62,13 +94,15 @@ class ActiveAuth:
             token = value.rpartition(" ")[2]
             if token != value:
                 found.append(token)
+        found.extend(self._params.values())
         return tuple(found)
 
     def expire(self, headers: Mapping[str, str]) -> None:
         """The server refused these headers: the next `headers` call logs in again (session tokens)."""
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(<{len(self._headers)} header(s) redacted>)"
+        shown = len(self._headers) + len(self._params)
+        return f"{type(self).__name__}(<{shown} credential(s) redacted>)"
 
 
 def _secret(values: Mapping[str, str], key: str) -> str:
@@ -91,7 +125,7 @@ class BearerAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.token_key,)
 
-    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
         if self.optional and not values.get(self.token_key):
             return ActiveAuth({})
         return ActiveAuth({"Authorization": f"Bearer {_secret(values, self.token_key)}"})
@@ -105,22 +139,28 @@ class BasicAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.username_key, self.password_key)
 
-    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
         pair = f"{_secret(values, self.username_key)}:{_secret(values, self.password_key)}"
         return ActiveAuth({"Authorization": "Basic " + base64.b64encode(pair.encode("utf-8")).decode("ascii")})
 
 
 @dataclasses.dataclass(frozen=True)
 class ApiKeyAuth(Auth):
+    """The key from configuration key `key`, in a header (`<header>: <prefix> <key>`), or, with `param`, in that
+    query parameter (`?api_key=<key>`: kept out of every URL the connector logs or saves)."""
+
     key: str = "api_key"
     header: str = "Authorization"
     prefix: str = ""  # e.g. "apiKey": the header is "apiKey <key>"
+    param: str = ""  # e.g. "api_key": the key goes in the query string instead of a header
 
     def config_keys(self) -> tuple[str, ...]:
         return (self.key,)
 
-    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
         secret = _secret(values, self.key)
+        if self.param:
+            return ActiveAuth({}, {self.param: secret})
         return ActiveAuth({self.header: f"{self.prefix} {secret}" if self.prefix else secret})
 
 
@@ -142,7 +182,7 @@ class SessionAuth(Auth):
     def config_keys(self) -> tuple[str, ...]:
         return (self.username_key, self.password_key)
 
-    def start(self, values: Mapping[str, str], *, scope: str = "") -> ActiveAuth:
+    def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
         body = {self.username_field: _secret(values, self.username_key), self.password_field: ""}
         body[self.password_field] = _secret(values, self.password_key)
         digest = hashlib.sha256(json.dumps([scope, self.login_path, body], sort_keys=True).encode()).hexdigest()

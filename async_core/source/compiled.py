@@ -33,7 +33,7 @@ from async_core.source.types import converter_for
 from async_core.source.undeclared import compile_keep
 
 Transform = Callable[[object, dt.datetime, Mapping[str, Any] | None], dict[str, Any]]
-_RANGES = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1)}
+_RANGES = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1), "SHORT": (-(2**15), 2**15 - 1)}
 
 
 def compile_transform(columns: tuple[Any, ...], *, undeclared: str = "drop") -> Transform:
@@ -57,7 +57,9 @@ def compile_transform(columns: tuple[Any, ...], *, undeclared: str = "drop") -> 
     fields = []
     for index, column in enumerate(columns):
         value = f"v{index}"
-        namespace[f"_convert{index}"] = converter_for(column.type, column.source)
+        namespace[f"_convert{index}"] = converter_for(
+            column.type, column.source, epoch=column.epoch, precision=column.precision, scale=column.scale
+        )
         namespace[f"_wrong{index}"] = _wrong(column)
         lines += _read(index, column)
         lines += _check(index, column)

@@ -16,7 +16,9 @@ from typing import Any, Literal
 
 from async_core.errors import RecordError
 from async_core.source.records import compile_path, dig
-from async_core.source.types import parse_timestamp
+from async_core.source.types import EPOCH_UNITS, parse_timestamp
+
+EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 _LONG = (-(2**63), 2**63 - 1)
 CursorKind = Literal["timestamp", "number", "string"]
@@ -31,7 +33,8 @@ class Incremental:
     bound. `kind`: how values compare. `format`: how a timestamp is written in the parameter (strftime, UTC).
     `lookback`: seconds (timestamps) or units (numbers) subtracted from the watermark, for APIs whose clocks or
     commits lag. `first_request_only`: send the bound on a walk's first request only (keyset APIs refuse it on
-    the next ones).
+    the next ones). `epoch`: the unit of a timestamp cursor sent as a number ("s" or "ms"), declared, never
+    guessed; `format="%s"` writes the bound in epoch seconds, `"%ms"` in epoch milliseconds.
     """
 
     field: str
@@ -40,10 +43,13 @@ class Incremental:
     format: str = "%Y-%m-%dT%H:%M:%SZ"
     lookback: float = 0.0
     first_request_only: bool = False
+    epoch: str = "s"
 
     def __post_init__(self) -> None:
         if self.kind not in ("timestamp", "number", "string"):
             raise ValueError(f"cursor kind {self.kind!r}: expected timestamp, number or string")
+        if self.epoch not in EPOCH_UNITS:
+            raise ValueError(f"cursor epoch {self.epoch!r}: expected one of {', '.join(EPOCH_UNITS)}")
         if not math.isfinite(self.lookback) or self.lookback < 0:
             raise ValueError(f"cursor lookback {self.lookback!r}: expected a finite number >= 0")
         object.__setattr__(self, "_path", compile_path(self.field))
@@ -61,7 +67,7 @@ class Incremental:
 
     def parse(self, raw: Any) -> Comparable:
         if self.kind == "timestamp":
-            return parse_timestamp(raw, self.field)
+            return parse_timestamp(raw, self.field, epoch=self.epoch)
         if self.kind == "number":
             if isinstance(raw, bool) or not isinstance(raw, int | float):
                 raise RecordError(f"cursor {self.field!r} is not a number: {repr(raw)[:40]}")
@@ -112,6 +118,8 @@ class Incremental:
         if isinstance(since, dt.datetime):
             if self.format == "%s":
                 return str(int(since.timestamp()))
+            if self.format == "%ms":  # exact: whole milliseconds since the epoch, from the datetime's parts
+                return str((since - EPOCH) // dt.timedelta(milliseconds=1))
             utc = since.astimezone(dt.UTC)
             return utc.strftime(self.format.replace("%Y", f"{utc.year:04d}"))  # the C library drops zeros < 1000
         if isinstance(since, float):

@@ -10,6 +10,11 @@ One small class per style, behind one interface (names as dlt and Airbyte use th
     cursor        a token from the body goes into a parameter of the next request
     json_server   page_number with `_page` / `_limit` and `X-Total-Count`, falling back to header_link
 
+The values a paginator asks for are *paging values*: query parameters, or, for a table with a request body (a POST
+search, a GraphQL query; see `TableSpec.body`), values set at body paths or GraphQL variables of those names.
+`numbers()` says which of them are integers (a JSON body sends `"page": 2`, not `"2"`). `Relay`, GraphQL's relay
+cursors, is in `async_core.source.graphql`.
+
 A paginator is *addressable* when page N can be asked for without the pages before it (page_number, offset):
 with a known total the engine fans those pages out under the semaphore; otherwise it walks, one page after the
 other. The engine, not the paginator, decides when a walk ends and checks that the server is not lying (see
@@ -89,6 +94,10 @@ class Paginator:
         """Whether requests carry a page size (so the engine can tell a capped page size from the last page)."""
         return True
 
+    def numbers(self) -> frozenset[str]:
+        """The paging values that are integers (sent as JSON numbers in a request body)."""
+        return frozenset()
+
     def request(self, number: int, size: int) -> PageRequest:
         """Page `number` (from 1) at `size` rows. Walked styles are only asked for page 1."""
         raise NotImplementedError
@@ -145,6 +154,9 @@ class PageNumber(Paginator):
     page_size: int | None = None
     max_page_size: int | None = None
 
+    def numbers(self) -> frozenset[str]:
+        return frozenset({self.page_param, self.size_param})
+
     def request(self, number: int, size: int) -> PageRequest:
         page = str(number - 1 + self.first_page)
         return PageRequest(params=((self.page_param, page), *_size_params(self.size_param, size)))
@@ -172,6 +184,9 @@ class Offset(Paginator):
     page_size: int | None = None
     max_page_size: int | None = None
 
+    def numbers(self) -> frozenset[str]:
+        return frozenset({self.offset_param, self.limit_param})
+
     def request(self, number: int, size: int) -> PageRequest:
         return PageRequest(params=((self.offset_param, str((number - 1) * size)), (self.limit_param, str(size))))
 
@@ -198,6 +213,9 @@ class _Walked(Paginator):
 
     def sends_size(self) -> bool:
         return self.size_param is not None
+
+    def numbers(self) -> frozenset[str]:
+        return frozenset({self.size_param} if self.size_param else ())
 
     def request(self, number: int, size: int) -> PageRequest:
         return PageRequest(params=_size_params(self.size_param, size))

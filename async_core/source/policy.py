@@ -58,7 +58,7 @@ class Policy:
     max_delay: float = 30.0  # cap on one backoff, seconds
     retry_jitter: Jitter = Jitter.FULL  # randomisation of the backoff
     retry_budget_percent: float = 20.0  # retries at once, as a share of requests (plus 10); beyond: deferred
-    max_wait_seconds: float = 300.0  # the longest server-asked wait or breaker outage a table sits through
+    max_wait_seconds: float = 300.0  # the longest wait (a hint or pace, a pause, an outage) a table sits through
     max_response_mb: float = 50.0  # decoded body size refused while streaming
     checkpoint_every_rows: int = 5000  # each checkpoint costs the SDK a flush
     max_pages_per_table: int = 100_000  # a walk that goes further stops the table: no paging without bound

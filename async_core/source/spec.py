@@ -7,7 +7,9 @@ compiles once into a converter (see `async_core.source.types`), so the per-recor
                  ├── paginator   how pages are asked for and how the walk ends (`async_core.source.pagination`)
                  ├── cursor      incremental sync (`async_core.source.incremental`), optional
                  ├── parent      a child table's path is filled from each row of its parent, optional
-                 ├── auth        overrides the source's (`async_core.source.auth`), optional
+                 ├── body        a JSON body (a POST search) or a GraphQL query (`async_core.source.graphql`),
+                 │               where the paging values go; optional (a GET)
+                 ├── auth        overrides the source's (`async_core.source.auth`, `async_core.source.oauth2`)
                  └── rules       error rules for responses and records, tried before the source's
                                  (`async_core.source.rules`), optional
 """
@@ -23,12 +25,13 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
+from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.pagination import Paginator, Single
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
-from async_core.source.types import FIVETRAN_TYPES
+from async_core.source.types import EPOCH_UNITS, FIVETRAN_TYPES, MAX_DECIMAL_PRECISION, ExactFloat
 from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
@@ -48,10 +51,36 @@ class Column:
     type: str
     required: bool = True  # a record without this field (or with null) is rejected to `sync_errors`
     from_parent: bool = False
+    epoch: str = "s"  # timestamp columns: the unit of epoch numbers, "s" or "ms" (declared, never guessed)
+    precision: int | None = None  # DECIMAL columns: total digits (1 to 38), and digits after the point
+    scale: int | None = None
 
     def __post_init__(self) -> None:
         if self.type not in FIVETRAN_TYPES:
             raise ValueError(f"column {self.name!r}: unknown type {self.type!r}; expected one of {FIVETRAN_TYPES}")
+        problems = []
+        if self.epoch not in EPOCH_UNITS:
+            problems.append(f"epoch={self.epoch!r}: expected one of {', '.join(EPOCH_UNITS)}")
+        elif self.epoch != "s" and self.type not in ("UTC_DATETIME", "NAIVE_DATETIME"):
+            problems.append(f"epoch={self.epoch!r} is for UTC_DATETIME and NAIVE_DATETIME columns, not {self.type}")
+        if self.type == "DECIMAL":
+            p, s = self.precision, self.scale
+            if type(p) is not int or type(s) is not int or not 1 <= p <= MAX_DECIMAL_PRECISION or not 0 <= s <= p:
+                problems.append(
+                    f"DECIMAL needs precision (1 to {MAX_DECIMAL_PRECISION}) and scale (0 to precision), got "
+                    f"precision={p!r}, scale={s!r}: e.g. Column(..., 'DECIMAL', precision=12, scale=2)"
+                )
+        elif self.precision is not None or self.scale is not None:
+            problems.append(f"precision and scale are for DECIMAL columns, not {self.type}")
+        if problems:
+            raise ValueError(f"column {self.name!r}: " + "; ".join(problems))
+
+    @property
+    def schema_type(self) -> str | dict[str, Any]:
+        """The column's type as `schema()` declares it (a DECIMAL with its precision and scale)."""
+        if self.type == "DECIMAL":
+            return {"type": "DECIMAL", "precision": self.precision, "scale": self.scale}
+        return self.type
 
 
 @dataclasses.dataclass(frozen=True)
@@ -74,6 +103,10 @@ class TableSpec:
     cursor: Incremental | None = None
     parent: Parent | None = None
     params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
+    # A request body: a JSON object (a search) or a GraphQL query. The table is then POSTed, and its paging values
+    # and its cursor's lower bound go into the body (at dotted paths; GraphQL: as variables), not the query string.
+    body: Mapping[str, Any] | GraphQL | None = None
+    method: str = ""  # "" = GET, or POST with a body
     auth: Auth | None = None  # None: the source's
     response_rules: tuple[ResponseRule, ...] = ()  # tried before the source's
     record_rules: tuple[RecordRule, ...] = ()  # tried before the source's
@@ -96,6 +129,7 @@ class TableSpec:
             problems.append("from_parent columns need a parent")
         if self.parent is not None and not parent_columns:
             problems.append("a child table needs from_parent columns to fill its path")
+        problems += self._body_problems()
         if self.undeclared not in UNDECLARED_MODES:
             problems.append(f"undeclared={self.undeclared!r}: expected one of {', '.join(UNDECLARED_MODES)}")
         problems += [
@@ -106,6 +140,28 @@ class TableSpec:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
         object.__setattr__(self, "_transform", compile_transform(self.columns, undeclared=self.undeclared))
         object.__setattr__(self, "_records_path", compile_path(self.records))
+
+    def _body_problems(self) -> list[str]:
+        method = self.http_method
+        if method not in ("GET", "POST"):
+            return [f"method {self.method!r}: expected GET or POST"]
+        if method == "GET" and self.body is not None:
+            return ["a body goes with method POST (or leave the method out)"]
+        if isinstance(self.paginator, Relay) and not isinstance(self.body, GraphQL):
+            return ["a Relay paginator needs a GraphQL body (body=GraphQL(query))"]
+        if self.body is not None and not isinstance(self.body, GraphQL | Mapping):
+            return [f"body must be a JSON object or a GraphQL query, got {type(self.body).__name__}"]
+        return []
+
+    @property
+    def http_method(self) -> str:
+        """The method the table's requests use: POST when it has a body, unless declared."""
+        return self.method.upper() if self.method else ("POST" if self.body is not None else "GET")
+
+    @property
+    def parse_float(self) -> type[ExactFloat] | None:
+        """How JSON numbers with a fraction are read for this table: with their text when a column is DECIMAL."""
+        return ExactFloat if any(column.type == "DECIMAL" for column in self.columns) else None
 
     @property
     def path_fields(self) -> set[str]:
@@ -130,7 +186,7 @@ class TableSpec:
 
     def schema_entry(self) -> dict[str, Any]:
         """What `schema()` declares for this table."""
-        columns = {column.name: column.type for column in self.columns}
+        columns: dict[str, Any] = {column.name: column.schema_type for column in self.columns}
         columns[PROCESSED_AT] = "UTC_DATETIME"
         if self.undeclared == "json":
             columns[UNDECLARED_COLUMN] = "JSON"
@@ -155,10 +211,11 @@ PROCESSED_AT = "processed_at"
 
 # Cursor kinds and the column types whose values such a cursor can never read: a "number" cursor on a BOOLEAN
 # column, a "string" cursor on a column that refuses strings. (A "number" cursor on a timestamp column reads
-# epoch seconds; a "timestamp" cursor on an INT column too: both can work.)
+# epoch seconds, a "timestamp" cursor on an INT column too, and a STRING column takes integer ids: all can work;
+# a cursor that reads nothing in a whole pass is warned about at sync time.)
 _CURSOR_CANNOT_READ = {
     "timestamp": {"BOOLEAN", "JSON"},
-    "number": {"BOOLEAN", "JSON", "STRING"},
+    "number": {"BOOLEAN", "JSON"},
     "string": {"INT", "LONG", "FLOAT", "DOUBLE", "BOOLEAN", "JSON"},
 }
 
@@ -193,8 +250,6 @@ def _declaration_problems(table: TableSpec) -> list[str]:
 
 
 def _cursor_fix(column_type: str) -> str:
-    if column_type == "STRING":
-        return 'use kind="string" (text ids compare as text) or declare the column INT/LONG if the API sends numbers'
     if column_type in ("INT", "LONG", "FLOAT", "DOUBLE"):
         return 'use kind="number"'
     return "use a cursor field that holds a timestamp or a number"

@@ -3,8 +3,10 @@ the warehouse holds is what the server holds (undeclared fields, and the other d
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import textwrap
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -64,3 +66,63 @@ def test_fields_the_api_adds_later_land_as_columns(tmp_path: Path) -> None:
     assert [(i, s, json.loads(c), t, k) for i, s, c, t, k in landed] == [
         (o["id"], o["status"], o["customer"], o["totalCents"], o["couponCode"]) for o in orders
     ]
+
+
+TYPES_SOURCE = """
+    from async_core.source import Column, Source, TableSpec
+
+    SOURCE = Source(
+        name="ledger",
+        tables=(
+            TableSpec(
+                name="payments",
+                path="/payments",
+                undeclared="drop",
+                columns=(
+                    Column("id", "id", "INT"),
+                    Column("amount", "amount", "DECIMAL", precision=38, scale=8),
+                    Column("paid_at", "paidAt", "UTC_DATETIME", epoch="ms"),
+                    Column("due", "due", "NAIVE_DATE"),
+                    Column("attempts", "attempts", "SHORT"),
+                    Column("receipt", "receipt", "BINARY"),
+                ),
+            ),
+        ),
+    )
+"""
+
+
+def test_exact_types_land_as_the_server_sent_them(tmp_path: Path) -> None:
+    """DECIMAL keeps every digit of the JSON text (more than a double holds), epoch milliseconds land to the
+    millisecond, NAIVE_DATE, SHORT and BINARY land as DATE, SMALLINT and BLOB; a record the destination cannot
+    hold (an amount with too many digits) goes to sync_errors and the others land."""
+    body = (
+        b'[{"id": 1, "amount": 1234567890.12345678, "paidAt": 1714564800123, "due": "2024-05-31",'
+        b' "attempts": 3, "receipt": "AAH/"},'
+        b' {"id": 2, "amount": 0.10, "paidAt": 1714564800000, "due": "2024-06-30", "attempts": -2, "receipt": ""},'
+        b' {"id": 3, "amount": 1e40, "paidAt": 0, "due": "2024-06-30", "attempts": 0, "receipt": ""}]'
+    )
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(body=body, content_type="application/json")
+
+    with serve(handler) as (url, _):
+        project = project_with(tmp_path, "ledger", TYPES_SOURCE, {"base_url": url, "tables": "payments"})
+        result = run_debug(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    warehouse = Warehouse(project)
+    query = "select id, amount, epoch_ms(paid_at), due, attempts, receipt from tester.payments order by id"
+    landed = warehouse.query(query)  # epoch_ms: a TIMESTAMPTZ fetched as such would need pytz
+    assert landed == [
+        (
+            1,
+            Decimal("1234567890.12345678"),
+            1714564800123,
+            dt.date(2024, 5, 31),
+            3,
+            b"\x00\x01\xff",
+        ),
+        (2, Decimal("0.10"), 1714564800000, dt.date(2024, 6, 30), -2, b""),
+    ]
+    [(message,)] = warehouse.query("select message from tester.sync_errors where table_name = 'payments'")
+    assert "digits before the point" in message

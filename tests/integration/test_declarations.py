@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source import BearerAuth, JsonLink, JsonServer, SessionAuth, TableSpec
+from async_core.source import BearerAuth, Column, Incremental, JsonLink, JsonServer, Parent, SessionAuth, TableSpec
 from tests.integration.declared import ID, declare, errors, sync
-from tests.integration.servers import serve
+from tests.integration.servers import paged, serve
 from tests.sinks import RecordingSink
-from tests.states import open_pass
+from tests.states import entry, open_pass
 
 
 def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
@@ -159,3 +159,183 @@ def test_a_parameter_the_source_names_is_not_saved(monkeypatch: Any) -> None:
     saved = open_pass(sink.checkpoints()[-1], "items")
     assert saved is not None
     assert saved["resume"]["url"].endswith("/items?after=10")
+
+
+# -- 1 and 10. Dotted parent keys; a parent that cannot be read, and a child's lost page, say which parent
+
+CUSTOMER_KEY = Column("customer_id", "meta.id", "INT", from_parent=True)
+
+
+def shop(*, archived: int | None = None) -> Any:
+    """`/customers` (their ids under `meta.id`; the last one has none), 2 orders per customer under
+    `/customers/{id}/orders`; customer `archived` answers 404 with the API's error code."""
+    customers = [{"meta": {"id": i}, "name": f"c{i}"} for i in range(1, 5)] + [{"meta": {}, "name": "broken"}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/customers":
+            return web.json_response(customers)
+        customer = int(request.path.split("/")[2])
+        if customer == archived:
+            return web.json_response({"error": {"code": "customer_archived", "message": "gone"}}, status=404)
+        return web.json_response([{"id": customer * 10 + n} for n in (1, 2)])
+
+    return handler
+
+
+def shop_tables() -> tuple[TableSpec, TableSpec]:
+    customers = TableSpec(
+        name="customers",
+        path="/customers",
+        columns=(Column("id", "meta.id", "INT"), Column("name", "name", "STRING")),
+    )
+    orders = TableSpec(
+        name="orders",
+        path="/customers/{customer_id}/orders",
+        columns=(CUSTOMER_KEY, ID),
+        primary_key=("customer_id", "id"),
+        parent=Parent("customers"),
+    )
+    return customers, orders
+
+
+def test_a_dotted_parent_key_fills_the_child_path_and_an_unreadable_one_is_an_error(monkeypatch: Any) -> None:
+    """Case 1: `Column("customer_id", "meta.id", from_parent=True)` landed 0 of 8 rows (only /customers was asked
+    for, the child `complete`, `sync_errors` empty). Now the 8 rows land, and the parent row without `meta.id` is
+    a MEDIUM error of the child table naming the parent table, the key and the path, with the parent record."""
+    declare(monkeypatch, *shop_tables())
+    with serve(shop()) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, tables="orders")
+    landed = sorted((row["customer_id"], row["id"]) for row in sink.rows("orders"))
+    assert landed == [(c, c * 10 + n) for c in range(1, 5) for n in (1, 2)]
+    assert sorted(path for path in seen.requests if path != "/customers") == [
+        f"/customers/{c}/orders" for c in range(1, 5)
+    ]
+    (error,) = sink.rows("sync_errors")
+    assert (error["table_name"], error["severity"], error["raw_record"]) == (
+        "orders",
+        "MEDIUM",
+        {"meta": {}, "name": "broken"},
+    )
+    assert error["message"] == (
+        "parent table 'customers': parent field 'meta.id' (for 'customer_id') is missing; "
+        "its rows of /customers/{customer_id}/orders cannot be asked for"
+    )
+
+
+def test_a_lost_child_page_names_its_parent_the_path_and_the_apis_error_code(monkeypatch: Any) -> None:
+    """Case 10: the row read `page 1`, `FatalError`, "HTTP 404", with no parent, path or the API's code."""
+    declare(monkeypatch, *shop_tables())
+    with serve(shop(archived=3)) as (url, _):
+        sink = RecordingSink()
+        sync(url, sink, tables="orders")
+    lost = [row for row in sink.rows("sync_errors") if row["error_type"] == "FatalError"]
+    assert [(row["table_name"], row["page"], row["message"]) for row in lost] == [
+        (
+            "orders",
+            1,
+            "HTTP 404 (API error code 'customer_archived') (parent customer_id=3, path /customers/3/orders)",
+        )
+    ]
+
+
+# -- 3 and 4. Values the destination cannot hold are rejected one record at a time
+
+VALUES = (
+    ID,
+    Column("f", "f", "FLOAT", required=False),
+    Column("d", "d", "DOUBLE", required=False),
+    Column("ts", "ts", "UTC_DATETIME", required=False),
+)
+
+
+def test_values_beyond_what_the_destination_holds_are_rejected_per_record(monkeypatch: Any) -> None:
+    """Cases 3 and 4: `1e39` in a FLOAT landed as inf and `-3.5e38` as -inf, silently; a 401-digit integer in a
+    DOUBLE or a UTC_DATETIME raised OverflowError and failed the whole sync as CRITICAL, in every later sync too.
+    Now each is one MEDIUM record in sync_errors with its raw record, and every other row lands."""
+    huge = 10**400
+    data = [
+        {"id": 1, "f": 1.5, "d": 2.5, "ts": 1700000000},
+        {"id": 2, "f": 1e39},
+        {"id": 3, "f": -3.5e38},
+        {"id": 4, "d": huge},
+        {"id": 5, "ts": huge},
+        {"id": 6, "f": 3.4e38, "d": -0.0},
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=VALUES))
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert result.status == "succeeded", result.message
+    assert sink.ids("t") == [1, 6]
+    rejected = {row["record_id"]: (row["severity"], row["message"]) for row in sink.rows("sync_errors")}
+    assert rejected == {
+        "2": ("MEDIUM", "field 'f' is out of the FLOAT range: 1e+39"),
+        "3": ("MEDIUM", "field 'f' is out of the FLOAT range: -3.5e+38"),
+        "4": ("MEDIUM", "field 'd' is out of the DOUBLE range: 100000000000... (401 digits)"),
+        "5": ("MEDIUM", "field 'ts' is not a timestamp in range: 100000000000... (401 digits)"),
+    }
+    assert [row["raw_record"] for row in sink.rows("sync_errors")][2] == {"id": 4, "d": huge}
+
+
+def test_a_huge_number_cursor_loses_no_row_of_its_page(monkeypatch: Any) -> None:
+    """Case 4: as a number cursor, a 401-digit value was "unexpected error: OverflowError" and the page's valid rows
+    were not written. Now the page lands whole and the watermark is the largest value that is a number."""
+    data = [{"id": 1, "seq": 5}, {"id": 2, "seq": 10**400}, {"id": 3, "seq": 7}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    cursor = Incremental(field="seq", param="seq_gt", kind="number")
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=(ID,), cursor=cursor))
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert (result.status, sink.ids("t")) == ("succeeded", [1, 2, 3])
+    assert entry(sink.checkpoints()[-1], "t")["watermark"] == 7
+
+
+# -- 9. A cursor that reads nothing says so, once
+
+
+def test_a_cursor_that_reads_no_value_warns_once_naming_the_field_and_the_value(monkeypatch: Any) -> None:
+    """Case 9: `Incremental(field="id", kind="number")` over json-server 1.0's string ids left the watermark null,
+    every sync a full pass, without a word. Now one warning (`op.warning` in connector.py) says why."""
+    cursor = Incremental(field="id", param="id_gt", kind="number")
+    table = TableSpec(
+        name="t", path="/t", columns=(Column("id", "id", "STRING"),), cursor=cursor, paginator=JsonServer()
+    )
+    declare(monkeypatch, table)
+    with serve(paged([{"id": str(i)} for i in range(1, 26)])) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, page_size="10")
+    assert [row["id"] for row in sink.rows("t")] == [str(i) for i in range(1, 26)]
+    assert result.warnings == (
+        "table t: the cursor 'id' (kind='number') read no value in 25 record(s) (the first: str '1'); the watermark "
+        "stays null and every sync is a full pass. Check the cursor's field and kind",
+    )
+    with serve(paged([{"id": i} for i in range(1, 26)])) as (url, _):
+        fine = sync(url, RecordingSink(), page_size="10")
+    assert fine.warnings == ()
+
+
+# -- 11. The threshold line names its most common cause, with counts that agree
+
+
+def test_the_threshold_line_names_the_most_common_cause_with_consistent_counts(monkeypatch: Any) -> None:
+    """Case 11: an INT column fed strings failed with "total_error_threshold (15) exceeded: 16 errors" while the
+    same log line said 160; the cause was only in sync_errors."""
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=(ID,)))
+    with serve(paged([{"id": str(i)} for i in range(1, 161)])) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, total_error_threshold="15")
+    assert result.status == "failed"
+    assert result.message == (
+        "total_error_threshold (15) exceeded: 160 errors; "
+        "the most common: field 'id' should be INT, got str: 160 of 160 errors"
+    )
+    assert result.summary["error_summary"]["total_errors"] == 160

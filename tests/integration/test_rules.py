@@ -196,7 +196,10 @@ def test_thresholds_count_only_what_the_rules_call_errors() -> None:
             total_error_threshold="1",
         )
     assert failed.status == "failed"
-    assert failed.message == "total_error_threshold (1) exceeded: 2 errors"
+    assert failed.message == (
+        "total_error_threshold (1) exceeded: 2 errors; "
+        "the most common: record rejected by rule 'duplicate': 1 of 2 errors"
+    )
 
 
 def test_without_the_rules_todays_classification_applies() -> None:
@@ -302,7 +305,7 @@ def test_a_source_without_rules_reports_exactly_as_before() -> None:
             "severity": "HIGH",
             "error_type": "FatalError",
             "rule": None,
-            "message": "HTTP 404",
+            "message": "HTTP 404 (API error code 'x')",  # the API's code in the body: issue 18
             "attempts": 1,
             "raw_record": None,
         },
@@ -335,7 +338,10 @@ def test_a_response_rule_that_raises_fails_the_sync_with_its_traceback() -> None
         sink = RecordingSink()
         result = sync(source, url, sink, ("customers", "addresses"))
     assert result.status == "failed"
-    assert result.message == "CRITICAL error in table addresses: error rule 'broken' raised KeyError: 'missing'"
+    assert result.message == (
+        "CRITICAL error in table addresses: error rule 'broken' raised KeyError: 'missing' "
+        "(parent customer_id=2, path /customers/2/addresses)"
+    )
     critical = [row for row in sink.rows("sync_errors") if row["severity"] == "CRITICAL"]
     assert critical  # one per deleted customer whose 404 reached the rule before the stop: 1 or 2
     assert {(row["rule"], row["error_type"]) for row in critical} == {("broken", "RuleBug")}
@@ -442,7 +448,8 @@ def test_a_status_the_rules_read_but_do_not_match_is_classified_as_always() -> N
         ("addresses", 1, "HIGH", "FatalError", None),
         ("addresses", 1, "LOW", "PageSkipped", "html 404"),
     ]
-    assert next(row["message"] for row in sink.rows("sync_errors") if row["severity"] == "HIGH") == "HTTP 404"
+    lost = next(row["message"] for row in sink.rows("sync_errors") if row["severity"] == "HIGH")
+    assert lost == "HTTP 404 (parent customer_id=1, path /customers/1/addresses)"
     assert statuses(result)["addresses"] == "incomplete"
 
 

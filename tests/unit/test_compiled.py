@@ -40,7 +40,7 @@ def expected(kind: str, value: Any, required: bool) -> Any:
     if value is None:
         return RecordError if required else None
     try:
-        return converter_for(kind, "f")(value)
+        return converter_for(kind, "f", precision=10, scale=2)(value)
     except RecordError:
         return RecordError
 
@@ -48,7 +48,9 @@ def expected(kind: str, value: Any, required: bool) -> Any:
 @pytest.mark.parametrize(("kind", "required"), list(itertools.product(FIVETRAN_TYPES, [True, False])))
 def test_each_type_agrees_with_its_converter(kind: str, required: bool) -> None:
     """For every value of the sample, the compiled check accepts, converts or refuses as the converter does."""
-    spec = TableSpec(name="t", path="/t", columns=(Column("f", "f", kind, required=required),), primary_key=())
+    precision, scale = (10, 2) if kind == "DECIMAL" else (None, None)
+    column = Column("f", "f", kind, required=required, precision=precision, scale=scale)
+    spec = TableSpec(name="t", path="/t", columns=(column,), primary_key=())
     for value in VALUES:
         want = expected(kind, value, required)
         try:

@@ -233,3 +233,45 @@ async def test_server_pace_follows_each_announcement_and_leaves_a_spent_quota_to
     assert pace.interval == 0.5
     pace.observe(0, 1.0, 8)
     assert pace.interval == 0.0
+
+
+async def test_a_pause_longer_than_max_wait_raises_instead_of_sleeping() -> None:
+    """A pause of 50 s with max_wait 10: WaitTooLongError naming the wait, no sleep; within 10 s it sleeps."""
+    from async_core.errors import WaitTooLongError
+
+    fake = FakeTime()
+    gate = _gate(fake)
+    gate.pause_for(50)
+    with pytest.raises(WaitTooLongError, match=r"50 s, more than max_wait_seconds \(10 s\)"):
+        await gate.wait(10)
+    assert fake.sleeps == []
+    assert await gate.wait(60) == 50.0
+
+
+async def test_a_pause_extended_past_max_wait_raises_at_the_extension() -> None:
+    """Each pause within the bound, but extended while it is slept: the total would pass it, so it raises."""
+    from async_core.errors import WaitTooLongError
+
+    fake = FakeTime()
+    gate = _gate(fake)
+    gate.pause_for(8)
+    fake.on_sleep = lambda seconds: gate.pause_for(seconds + 8)
+    with pytest.raises(WaitTooLongError):
+        await gate.wait(10)
+    assert fake.sleeps == [8.0]
+
+
+async def test_a_server_pace_beyond_max_wait_raises_and_reserves_nothing() -> None:
+    """One request left until a reset a day away: the next departure is a day off; with max_wait 5 the wait
+    raises naming the quota, and leaves the pace as it was (a later request is refused the same way)."""
+    from async_core.errors import WaitTooLongError
+    from async_core.http.pacing import ServerPace
+
+    fake = FakeTime()
+    pace = ServerPace(clock=fake.clock, sleep=fake.sleep)
+    pace.observe(1, 86400, concurrency=4)
+    assert await pace.wait(5) == 0.0  # the one request left goes at once
+    for _ in range(2):
+        with pytest.raises(WaitTooLongError, match=r"1 requests left until it resets in 86400 s"):
+            await pace.wait(5)
+    assert fake.sleeps == []

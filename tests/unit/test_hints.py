@@ -184,3 +184,22 @@ def test_has_rate_headers_is_a_cheap_presence_test() -> None:
     assert has_rate_headers(headers({"X-RateLimit-Remaining": "3"}))  # type: ignore[arg-type]
     assert has_rate_headers(headers({"retry-after": "3"}))  # type: ignore[arg-type]
     assert not has_rate_headers(headers({"Content-Type": "application/json", "X-Total-Count": "3"}))  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("reset", "expected"),
+    [
+        (str(int((NOW + 200) * 1000)), 200.0),  # epoch milliseconds (Date.now()), not 53,000 years
+        (str(int(NOW + 200)), 200.0),  # epoch seconds
+        ("86400", 86400.0),  # delta-seconds, however long
+    ],
+    ids=["epoch-ms", "epoch-s", "delta"],
+)
+def test_a_reset_in_epoch_milliseconds_seconds_or_a_delay_is_read_as_such(reset: str, expected: float) -> None:
+    from async_core.http.hints import parse_quota
+
+    headers = {"X-RateLimit-Remaining": "0", "X-RateLimit-Reset": reset}
+    assert parse_wait_hint(headers, now=NOW) == pytest.approx(expected)
+    quota = parse_quota({**headers, "X-RateLimit-Remaining": "1"}, now=NOW)
+    assert quota is not None
+    assert quota[1] == pytest.approx(expected)
