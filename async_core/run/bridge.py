@@ -72,6 +72,7 @@ class Rows:
     request: PageRequest | None = None
     last_key: str | None = None
     served_at: dt.datetime | None = None
+    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
     size: int = 0  # the page's decoded body, in bytes: what it counts against the memory budget until a checkpoint
 
 
@@ -399,6 +400,8 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
+            for child, row in message.nested:  # a nested list's rows, with their parent's page
+                upsert(child, row)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
@@ -410,7 +413,7 @@ class Bridge:
                 last_key=message.last_key,
                 served_at=message.served_at,
             )
-            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
             self._held += message.size
         table.after_page(message.unit)
         if self._checkpoint_due():
