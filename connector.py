@@ -70,6 +70,8 @@ def update(configuration: dict, state: dict) -> None:
         op.error(f"cannot resume: {error}")
         return
     log.info("sync summary: " + json.dumps(result.summary, sort_keys=True))
+    for line in result.warnings:  # to the dashboard: a cursor that read nothing, say
+        op.warning(line)
     if result.status == "failed":
         op.error(f"sync stopped: {result.message}")
     elif result.status == "partial":

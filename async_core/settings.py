@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from async_core.errors import ConfigurationError
+from async_core.http import policy as http_policy
 from async_core.http.limit import LimitMode
 from async_core.http.retry import Jitter, RetryStrategy
 from async_core.source.catalogue import DEFAULT_SOURCE, load_source
@@ -87,6 +88,10 @@ class Settings:
     # The source's own keys (credentials, options), by name: never printed.
     source_values: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     catalogue: Source = dataclasses.field(default_factory=lambda: load_source(DEFAULT_SOURCE), repr=False)
+
+    def http_policy(self) -> http_policy.HttpPolicy:
+        """The HTTP client's knobs: the user's keys and the source's policy, as the client takes them."""
+        return http_policy.HttpPolicy(**{name: getattr(self, name) for name in http_policy.FIELDS})
 
     @property
     def uses_playground(self) -> bool:

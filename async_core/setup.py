@@ -110,9 +110,10 @@ def test_connection(configuration: Mapping[str, object]) -> str | None:
 async def _probe(settings: Settings) -> list[str]:
     problems: list[str] = []
     source = settings.catalogue
-    async with api_base_url(settings) as base_url, make_session(settings) as session:
+    policy = settings.http_policy()
+    async with api_base_url(settings) as base_url, make_session(policy) as session:
         metrics = Metrics()
-        client = ApiClient(settings, session, base_url=base_url, metrics=metrics, allowed_hosts=source.allowed_hosts)
+        client = ApiClient(policy, session, base_url=base_url, metrics=metrics, allowed_hosts=source.allowed_hosts)
         engine = Engine(
             settings,
             source=source,

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
+from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
 from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
@@ -62,6 +63,9 @@ class SyncResult:
     message: str | None
     summary: dict[str, Any]
     checkpoints: int
+    # what the dashboard should show though the sync did not fail (a cursor that read nothing): `connector.py`
+    # hands each to `op.warning`
+    warnings: tuple[str, ...] = ()
 
 
 def run_sync(
@@ -91,9 +95,15 @@ def run_sync(
     )
     source = settings.catalogue
     specs = [source.table(name) for name in settings.tables]
+    api = PLAYGROUND_ORIGIN if settings.uses_playground else origin_of(settings.api_base_url)
     sync_state = SyncState.resume(
-        state, tables=[(s.name, s.cursor, s.parent is not None) for s in specs], now=started_at.isoformat()
+        state,
+        tables=[(s.name, s.cursor, s.parent is not None) for s in specs],
+        now=started_at.isoformat(),
+        bindings={s.name: binding(source=settings.source, origin=api, spec=s) for s in specs},
     )
+    for note in sync_state.notes:
+        log.info(note)
     starts = table_starts(sync_state)
     resumed = {name: start.walk.next_page for name, start in starts.items() if start.walk.next_page > 1}
     if resumed:
@@ -113,9 +123,17 @@ def run_sync(
         f"{settings.max_workers} workers; base_url {redacted_url(settings.api_base_url)}"
     )
     tokens = BridgeTokens(bridge, sync_state.refresh_tokens)  # read now: afterwards the state is the SDK thread's
+    warnings: list[str] = []  # appended on the loop's thread, read after it is joined
     loop_thread = _LoopThread(
         lambda: _fetch_side(
-            settings, starts=starts, bridge=bridge, ledger=ledger, metrics=metrics, log=log, tokens=tokens
+            settings,
+            starts=starts,
+            bridge=bridge,
+            ledger=ledger,
+            metrics=metrics,
+            log=log,
+            tokens=tokens,
+            warnings=warnings,
         ),
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
@@ -135,6 +153,7 @@ def run_sync(
         message=outcome.message,
         summary=outcome.summary,
         checkpoints=bridge.checkpoints,
+        warnings=tuple(warnings),
     )
 
 
@@ -148,10 +167,22 @@ def table_starts(state: SyncState) -> dict[str, TableStart]:
                 done=frozenset(table.done),
                 parent_since={unit: since for unit, since in marks.items() if since is not None},
             )
+        elif table.cursor is not None and table.cursor.sorted:
+            # A keyset pass resumes from its bound (the written prefix's high mark), never from a page number.
+            walk = table.walk_for(None)
+            since = table.cursor.lower(walk.high) if walk.high is not None else table.since
+            starts[name] = TableStart(walk=WalkStart(next_page=walk.next_page, size=walk.size, since=since))
         else:
             walk = table.walk_for(None)
             starts[name] = TableStart(
-                walk=WalkStart(next_page=walk.next_page, size=walk.size, resume=walk.resume, since=table.since)
+                walk=WalkStart(
+                    next_page=walk.next_page,
+                    size=walk.size,
+                    resume=walk.resume,
+                    since=table.since,
+                    prev=walk.prev,
+                    prev_key=walk.prev_key,
+                )
             )
     return starts
 
@@ -165,6 +196,7 @@ async def _fetch_side(
     metrics: Metrics,
     log: Log,
     tokens: BridgeTokens | None = None,
+    warnings: list[str] | None = None,
 ) -> None:
     """The event loop side of a sync; always ends by sending `Finish` or `Crashed` to the bridge.
 
@@ -176,9 +208,10 @@ async def _fetch_side(
     breaker = None
     status, message = "succeeded", None
     try:
-        async with api_base_url(settings) as base_url, make_session(settings) as session:
+        policy = settings.http_policy()
+        async with api_base_url(settings) as base_url, make_session(policy) as session:
             client = ApiClient(
-                settings,
+                policy,
                 session,
                 base_url=base_url,
                 metrics=metrics,
@@ -196,11 +229,12 @@ async def _fetch_side(
                 metrics=metrics,
                 log=log.info,
                 store=tokens,
+                warn=_warner(log, warnings if warnings is not None else []),
             )
             try:
                 await engine.run()
-            except SyncStopped as exc:
-                status, message = "failed", str(exc)
+            except SyncStopped as exc:  # the ledger's reason now: every error recorded before the stop counted
+                status, message = "failed", ledger.stop_reason or str(exc)
             unreachable = engine.unreachable
             if status == "succeeded" and unreachable:
                 name, error = next(iter(unreachable.items()))
@@ -229,6 +263,16 @@ async def _fetch_side(
         )
 
     bridge.put(Finish(status=status, message=message, summary=summary))
+
+
+def _warner(log: Log, warnings: list[str]) -> Callable[[str], None]:
+    """A warning logged now and kept for the result (the SDK thread hands it to `op.warning`)."""
+
+    def warn(line: str) -> None:
+        log.warning(line)
+        warnings.append(line)
+
+    return warn
 
 
 def _first_leaf(error: BaseException) -> BaseException:

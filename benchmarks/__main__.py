@@ -22,7 +22,8 @@ from pathlib import Path
 
 from benchmarks import report, targets
 from benchmarks.box.scenario import SMOKE_BOX, BoxOptions, BoxScenario
-from benchmarks.runner import ALL_TABLES, SMOKE, Benchmark, Options
+from benchmarks.plan import ALL_TABLES, SMOKE, Options
+from benchmarks.runner import Benchmark
 
 
 def _ints(text: str) -> tuple[int, ...]:

@@ -27,14 +27,27 @@ import math
 import statistics
 import threading
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from async_core.settings import parse_settings
 from benchmarks.devtools import optional
+from benchmarks.plan import Cell, Options, base_configuration, rotation, tables_for
 
 if TYPE_CHECKING:
-    from benchmarks.runner import Benchmark
     from benchmarks.server import Playground
+
+
+class Benchmark(Protocol):
+    """What a scenario needs of the session (`benchmarks.runner.Benchmark`)."""
+
+    options: Options
+    workload: dict[str, Any]
+    skipped: list[str]
+
+    def say(self, line: str) -> None: ...
+
+    def measure(self, cell: Cell, server: Playground | None) -> dict[str, Any] | None: ...
+
 
 CONCURRENCY_KEY = "concurrency"
 SOURCE_KEY = "source"
@@ -110,7 +123,6 @@ def clean_server(bench: Benchmark, server: Playground) -> None:
     if not has_concurrency():
         _skip(bench, "clean_server (issue 10)", f"configuration key {CONCURRENCY_KEY!r} is unknown to the connector")
         return
-    from benchmarks.runner import Cell, base_configuration, rotation, tables_for
 
     options = bench.options
     for workers in CLEAN_WORKERS:
@@ -135,7 +147,6 @@ def capacity(bench: Benchmark) -> None:
         _skip(bench, "capacity (issue 10)", "the playground has no --capacity option")
         return
     from async_core.playground.data import COLLECTION_SIZES
-    from benchmarks.runner import Cell, base_configuration
     from benchmarks.server import running_playground
 
     options = bench.options
@@ -207,7 +218,6 @@ def api_playground(bench: Benchmark) -> None:
     if not has_concurrency():
         _skip(bench, "api_playground (issue 10)", f"configuration key {CONCURRENCY_KEY!r} is unknown to the connector")
         return
-    from benchmarks.runner import Cell, rotation
 
     options = bench.options
     for repetition in range(options.repetitions):

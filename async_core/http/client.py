@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -44,6 +44,7 @@ from async_core.http.breaker import CircuitBreaker
 from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
 from async_core.http.limit import ConcurrencyLimit
 from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
+from async_core.http.policy import Counters, HttpPolicy
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -58,8 +59,6 @@ from async_core.http.responses import (
 )
 from async_core.http.retry import Backoff, RetryBudget, server_delay
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
-from async_core.run.metrics import Metrics
-from async_core.settings import Settings
 
 MIB = 1024 * 1024
 
@@ -76,6 +75,45 @@ class Response:
     recovered_from: str | None = None  # the last error before success, when a retry was needed
     recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
     status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
+
+
+class LazyLinks(Mapping[str, str]):
+    """The Link header's targets by rel, absolute, parsed on first use: most paginators never read them (aiohttp's
+    `links` parses the header on every access; at a few hundred requests a second that was a tenth of the loop's
+    CPU). Holds the response, whose body was streamed (`_read_body`), not kept, until then."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response: aiohttp.ClientResponse | None = response
+        self._links: dict[str, str] = {}
+
+    def _parsed(self) -> dict[str, str]:
+        if self._response is not None:
+            links = self._response.links
+            self._links = {str(rel): str(link.get("url")) for rel, link in links.items() if rel}
+            self._response = None
+        return self._links
+
+    def __getitem__(self, rel: str) -> str:
+        return self._parsed()[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __repr__(self) -> str:
+        return repr(self._parsed())
+
+
+def home_prefix(base_url: str) -> str | None:
+    """`scheme://authority` of `base_url`, as written: a URL that starts with it and then `/`, `?`, `#` or ends is
+    on the home origin with no user info of its own (the authority ends there). None when base_url has user info
+    (every URL then takes the full check, which refuses it)."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc or not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -109,59 +147,60 @@ class ApiClient:
 
     Every URL is checked against the home origin (scheme, host, port of `base_url`) before it leaves: a URL on
     another origin is refused (`ForeignOriginError`) unless its host is in `allowed_hosts`, and even then it goes
-    without the request's credentials.
+    without the request's credentials. Its knobs are one `HttpPolicy`; it reports into `metrics`, any `Counters`.
     """
 
     def __init__(
         self,
-        settings: Settings,
+        policy: HttpPolicy,
         session: aiohttp.ClientSession,
         *,
         base_url: str,
-        metrics: Metrics,
+        metrics: Counters,
         allowed_hosts: frozenset[str] = frozenset(),
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         rng: random.Random | None = None,
     ) -> None:
-        self._settings = settings
+        self._policy = policy
         self._session = session
         self._metrics = metrics
         self._sleep = sleep
         self._random = rng if rng is not None else random.Random()
         self.limit = ConcurrencyLimit(
-            maximum=settings.max_workers,
-            initial=settings.concurrency_initial,
-            mode=settings.concurrency,
-            min_gain=settings.concurrency_min_gain_percent / 100,
+            maximum=policy.max_workers,
+            initial=policy.concurrency_initial,
+            mode=policy.concurrency,
+            min_gain=policy.concurrency_min_gain_percent / 100,
             on_change=metrics.concurrency.record,
         )
-        metrics.concurrency.mode = settings.concurrency.value
-        self._limiter = make_rate_limiter(settings.requests_per_second)
+        metrics.concurrency.mode = policy.concurrency.value
+        self._limiter = make_rate_limiter(policy.requests_per_second)
         self.gate = WaitGate(sleep=sleep)
-        self.pace = ServerPace(sleep=sleep) if settings.requests_per_second == 0 else None
+        self.pace = ServerPace(sleep=sleep) if policy.requests_per_second == 0 else None
         self.breaker = (
             CircuitBreaker(
-                failure_threshold=settings.failure_threshold,
-                recovery_timeout=settings.recovery_timeout,
-                failure_rate=settings.breaker_failure_percent / 100,
-                window=settings.breaker_window,
-                minimum_calls=settings.breaker_minimum_calls,
-                half_open_probes=settings.breaker_half_open_probes,
+                failure_threshold=policy.failure_threshold,
+                recovery_timeout=policy.recovery_timeout,
+                failure_rate=policy.breaker_failure_percent / 100,
+                window=policy.breaker_window,
+                minimum_calls=policy.breaker_minimum_calls,
+                half_open_probes=policy.breaker_half_open_probes,
             )
-            if settings.enable_circuit_breaker
+            if policy.enable_circuit_breaker
             else None
         )
-        self.budget = RetryBudget(percent=settings.retry_budget_percent)
+        self.budget = RetryBudget(percent=policy.retry_budget_percent)
         self._backoff = Backoff(
-            settings.retry_strategy,
-            settings.retry_jitter,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
+            policy.retry_strategy,
+            policy.retry_jitter,
+            base_delay=policy.base_delay,
+            max_delay=policy.max_delay,
             rng=self._random,
         )
         self._origin = origin(base_url)
+        self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._max_bytes = int(settings.max_response_mb * MIB)
+        self._max_bytes = int(policy.max_response_mb * MIB)
 
     async def fetch(
         self,
@@ -184,7 +223,7 @@ class ApiClient:
         """
         if isinstance(request, str):
             request = Request(request)
-        settings = self._settings
+        policy = self._policy
         self.budget.note_request()
         attempts = 0
         retries = 0
@@ -199,10 +238,10 @@ class ApiClient:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
-                if breaker_waited + exc.retry_in > settings.max_wait_seconds:
+                if breaker_waited + exc.retry_in > policy.max_wait_seconds:
                     raise WaitTooLongError(
                         f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
-                        f"({settings.max_wait_seconds:g} s)"
+                        f"({policy.max_wait_seconds:g} s)"
                     ) from exc
                 breaker_waited += exc.retry_in
                 await self._sleep(exc.retry_in)
@@ -212,18 +251,18 @@ class ApiClient:
                 exc.attempts = attempts
                 last_error = exc
                 if exc.wait_hint is not None:
-                    if exc.wait_hint > settings.max_wait_seconds:
+                    if exc.wait_hint > policy.max_wait_seconds:
                         raise WaitTooLongError(
                             f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
-                            f"({settings.max_wait_seconds:g} s)"
+                            f"({policy.max_wait_seconds:g} s)"
                         ) from exc
                     self.gate.pause_for(exc.wait_hint)
-                if retries >= settings.max_retries:
+                if retries >= policy.max_retries:
                     raise
                 delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
                 if not self.budget.try_spend():
-                    delay = max(delay, self._random.uniform(settings.max_delay / 2, settings.max_delay))
-                    if deferred + delay > settings.max_wait_seconds:
+                    delay = max(delay, self._random.uniform(policy.max_delay / 2, policy.max_delay))
+                    if deferred + delay > policy.max_wait_seconds:
                         self._metrics.budget_refusals += 1
                         raise
                     deferred += delay
@@ -241,6 +280,8 @@ class ApiClient:
             attempts += 1
             if retries:
                 self._metrics.retries_succeeded += 1
+            if last_error is None and attempts == response.attempts:
+                return response  # the first attempt answered: nothing to add (the common case, per page)
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
             rule = last_error.rule if last_error else None
             return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
@@ -257,7 +298,7 @@ class ApiClient:
         signal = Signal.NONE
         paused = False  # waited out a server's pause: this attempt's time says nothing about concurrency
         try:
-            max_wait = self._settings.max_wait_seconds  # every wait bounded: past it, the page is given up
+            max_wait = self._policy.max_wait_seconds  # every wait bounded: past it, the page is given up
             while True:
                 waited = await self.gate.wait(max_wait)
                 if waited:
@@ -278,11 +319,11 @@ class ApiClient:
             metrics.requests += 1
             metrics.in_flight += 1
             try:
-                async with asyncio.timeout(self._settings.api_timeout_seconds):
+                async with asyncio.timeout(self._policy.api_timeout_seconds):
                     response = await self._exchange(request, judged)
             except TimeoutError as exc:
                 signal = Signal.TIMEOUT
-                raise RetryableError(f"no complete response within {self._settings.api_timeout_seconds:g} s") from exc
+                raise RetryableError(f"no complete response within {self._policy.api_timeout_seconds:g} s") from exc
             except FetchError as exc:
                 signal = classify(exc)
                 raise
@@ -308,7 +349,7 @@ class ApiClient:
         sets the server pace."""
         now = time.time()
         hint = parse_wait_hint(headers, now=now)
-        if hint is not None and 0 < hint <= self._settings.max_wait_seconds:
+        if hint is not None and 0 < hint <= self._policy.max_wait_seconds:
             self.gate.pause_for(hint)
         if self.pace is not None:
             quota = parse_quota(headers, now=now)
@@ -352,7 +393,7 @@ class ApiClient:
                         if status in judged
                         else decode_json(status, raw, parse_float=request.parse_float)
                     )
-                    links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
+                    links = LazyLinks(response)
                     return Response(body=body, headers=response.headers, url=url, links=links, status=status)
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
@@ -371,6 +412,9 @@ class ApiClient:
     ) -> Mapping[str, str] | None:
         """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
         A URL with user info is refused wherever it points: it would carry a credential of its own."""
+        prefix = self._home_prefix if home is None else None
+        if prefix is not None and url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("/", "?", "#", ""):
+            return credentials or None  # the home authority, as base_url spells it: no parse needed (hot path)
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
@@ -400,13 +444,13 @@ class ApiClient:
         Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
         if response.content_length is not None and response.content_length > limit:
-            raise too_large(response.status, self._settings.max_response_mb)
+            raise too_large(response.status, self._policy.max_response_mb)
         body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
         try:
             async for chunk in response.content.iter_any():
                 body.feed(chunk)
         except BodyTooLarge:
-            raise too_large(response.status, self._settings.max_response_mb) from None
+            raise too_large(response.status, self._policy.max_response_mb) from None
         return body.finish()
 
 
@@ -458,10 +502,10 @@ SESSION_HEADERS = {
 }
 
 
-def make_session(settings: Settings) -> aiohttp.ClientSession:
+def make_session(policy: HttpPolicy) -> aiohttp.ClientSession:
     """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies, and no
     automatic decompression (the client decodes with a bound on the decoded size: `http/body.py`)."""
-    connector = aiohttp.TCPConnector(limit=settings.max_workers, limit_per_host=settings.max_workers)
+    connector = aiohttp.TCPConnector(limit=policy.max_workers, limit_per_host=policy.max_workers)
     return aiohttp.ClientSession(
         connector=connector,
         headers=SESSION_HEADERS,

@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -48,6 +49,7 @@ from async_core.run.metrics import Metrics
 from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
+from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth, TokenStore
@@ -91,6 +93,7 @@ class Engine:
         ledger: ErrorLedger,
         metrics: Metrics,
         log: Callable[[str], None],
+        warn: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
         store: TokenStore | None = None,
@@ -104,6 +107,8 @@ class Engine:
         self._ledger = ledger
         self._metrics = metrics
         self._log = log
+        self._warn = warn or log  # what must reach the dashboard (`op.warning`)
+        self._unread = UnreadCursors()  # cursors that read no value in a table's records
         self._clock = clock
         self._sleep = sleep
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
@@ -159,13 +164,20 @@ class Engine:
     async def _sync_table(self, spec: TableSpec) -> None:
         table = self._metrics.table(spec.name)
         start = self._starts.get(spec.name, TableStart())
+        walk: Walk | None = None
         try:
             async with asyncio.TaskGroup() as pages:
                 if spec.parent is None:
-                    await self._walk(spec, start.walk).run(pages)
+                    walk = self._walk(spec, start.walk)
+                    await walk.run(pages)
                 else:
                     await self._sync_children(spec, start, pages)
+            if walk is not None:
+                await walk.settle()  # every page is in: the pass is complete only if it read clean
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
+            unread = self._unread.warning(spec)
+            if unread is not None:
+                self._warn(unread)
         except* TableStopped as group:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
@@ -188,6 +200,10 @@ class Engine:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
         if start.resume is not None and start.resume.signed:  # a saved link: its credentials added back
             start = dataclasses.replace(start, resume=sign(start.resume, self._settings.source_values))
+        if start.prev is not None and start.prev.signed:  # the page that proves a resume: the same
+            start = dataclasses.replace(start, prev=sign(start.prev, self._settings.source_values))
+        if start.prev is not None and start.prev.url is not None and origin(start.prev.url) != origin(self._base_url):
+            start = dataclasses.replace(start, prev=None)  # cannot be proven here: the pass starts over
         resume_url = start.resume.url if start.resume is not None else None
         if resume_url is not None and (
             origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
@@ -195,7 +211,7 @@ class Engine:
             start = WalkStart(since=start.since)  # a saved link the client would refuse (base_url moved): start over
         return Walk(
             spec,
-            pages=pages or BridgePages(self),
+            pages=pages or BridgePages(self, self._bridge),
             start=start,
             page_size=self._settings.page_size,
             max_pages=self._settings.max_pages_per_table,
@@ -204,13 +220,14 @@ class Engine:
             parent=parent,
             owner=owner,
             sleep=self._sleep,
+            log=self._log,
         )
 
     async def _sync_children(self, spec: TableSpec, start: TableStart, group: asyncio.TaskGroup) -> None:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = CollectingPages(self, spec)
+        collector = CollectingPages(self, self._bridge, spec)
         async with asyncio.TaskGroup() as listing:
             await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
@@ -255,9 +272,9 @@ class Engine:
     def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
         """The paging values of one page: the cursor's lower bound, then the paginator's."""
         values: list[tuple[str, str]] = []
-        cursor = walk.spec.cursor
-        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
-            values.append((cursor.param, cursor.param_value(walk.since)))
+        cursor, since = walk.spec.cursor, walk.bound(number, request)
+        if cursor is not None and since is not None:
+            values.append((cursor.param, cursor.param_value(since)))
         values.extend(request.params)
         return values
 
@@ -342,6 +359,7 @@ class Engine:
                 raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
             parsed.append(Fetched(records, facts))
 
+        asked_at = dt.datetime.now(dt.UTC)
         renewed, waited = False, 0
         while True:
             auth, signed = await self.credentials(spec)
@@ -368,7 +386,7 @@ class Engine:
                     raise
                 renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
-        fetched = parsed[-1]
+        fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, asked_at))
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -393,14 +411,21 @@ class Engine:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
         rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
-        if resume is not None and resume.url is not None:  # saved in the state: without its credentials
-            resume = strip_credentials(
-                resume,
-                names=self._source.secret_params,
-                secrets=self._secrets,
-                tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+        resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
+        slot.send(
+            Rows(
+                spec.name,
+                number,
+                rows,
+                rejected,
+                unit=walk.unit,
+                high=high,
+                resume=resume,
+                request=request,
+                last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
+                served_at=fetched.served_at,
             )
-        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        )
         context = where(walk)
         if context is not None:  # a child table's: which parent the rows were of
             rejected = [placed(error, context) for error in rejected]
@@ -410,6 +435,17 @@ class Engine:
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
+
+    def _saved(self, spec: TableSpec, request: PageRequest | None) -> PageRequest | None:
+        """A request as the state may keep it: a link without its credentials."""
+        if request is None or request.url is None:
+            return request
+        return strip_credentials(
+            request,
+            names=self._source.secret_params,
+            secrets=self._secrets,
+            tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+        )
 
     def lose(
         self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
@@ -482,11 +518,16 @@ class Engine:
         cursor = spec.cursor
         if cursor is not None:
             horizon = processed_at + FUTURE_TOLERANCE
+            read = 0
             for record in records:
                 value = cursor.value_of(record)
+                if value is None:
+                    continue
+                read += 1
                 if isinstance(value, dt.datetime) and value > horizon:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
+            self._unread.page(spec, records, read)
         return rows, rejected, skipped, high
 
     @staticmethod
@@ -530,6 +571,20 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def served_at(headers: Mapping[str, str], sent: dt.datetime) -> dt.datetime:
+    """When the server served a response, by its own clock: its `Date` less one second (the header's resolution:
+    a row read just before the second turned is no newer than this), or the local time the request was sent."""
+    value = headers.get("Date")
+    if value:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
+    return sent
 
 
 def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

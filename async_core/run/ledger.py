@@ -153,6 +153,15 @@ def recovered_after_retry(
 SAMPLE_PER_SEVERITY = 25  # records kept whole per severity (the rest only counted: all are in sync_errors)
 
 
+def cause_of(error: ErrorRecord) -> str:
+    """What errors have in common, for counting causes: the message without the value after its first ": " and
+    without where it happened (" (parent ...)"): "field 'v' is out of the INT range: 9e9" is "field 'v' is out of
+    the INT range"; "HTTP 404 (parent customer_id=3, ...)" is "HTTP 404"."""
+    text = error.message.partition(" (parent ")[0]
+    head, colon, _ = text.partition(": ")
+    return head if colon and not error.message.startswith("HTTP") else text
+
+
 class ErrorLedger:
     """Counts errors and says when a threshold is passed."""
 
@@ -168,7 +177,9 @@ class ErrorLedger:
         self.by_rule: Counter[str] = Counter()
         self._counted_by_table: Counter[str] = Counter()
         self.counted = 0  # errors of severity MEDIUM and above
-        self.stop_reason: str | None = None
+        self._causes: Counter[str] = Counter()  # counted errors by their cause (`cause_of`)
+        self._critical: str | None = None  # the first CRITICAL error's line
+        self._over_total = False
 
     def record(self, error: ErrorRecord) -> Verdict:
         """Counts `error` (kept whole only in the sample) and judges it against the thresholds."""
@@ -187,17 +198,32 @@ class ErrorLedger:
             return Verdict.CONTINUE
         self.counted += 1
         self._counted_by_table[error.table] += 1
+        self._causes[cause_of(error)] += 1
         if error.severity is Severity.CRITICAL:
-            self.stop_reason = self.stop_reason or f"CRITICAL error in table {error.table}: {error.message}"
+            if self._critical is None and not self._over_total:
+                self._critical = f"CRITICAL error in table {error.table}: {error.message}"
             return Verdict.STOP_SYNC
         if self.counted > self.total_threshold:
-            self.stop_reason = self.stop_reason or (
-                f"total_error_threshold ({self.total_threshold}) exceeded: {self.counted} errors"
-            )
+            self._over_total = self._over_total or self._critical is None
             return Verdict.STOP_SYNC
         if self._counted_by_table[error.table] > self.per_table_threshold:
             return Verdict.STOP_TABLE
         return Verdict.CONTINUE
+
+    @property
+    def stop_reason(self) -> str | None:
+        """Why the sync stops, None while it need not: the first CRITICAL error, or the total threshold with the
+        count as it is now (every error of the page that crossed it included) and its most common cause, which
+        is otherwise only in `sync_errors`."""
+        if self._critical is not None:
+            return self._critical
+        if not self._over_total:
+            return None
+        cause, count = self._causes.most_common(1)[0]
+        return (
+            f"total_error_threshold ({self.total_threshold}) exceeded: {self.counted} errors; "
+            f"the most common: {cause}: {count} of {self.counted} errors"
+        )
 
     def summary(self) -> dict[str, Any]:
         """The `error_summary` of the sync report, in the threaded example's shape; `errors_by_rule` only when a

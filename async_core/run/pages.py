@@ -11,33 +11,47 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 from urllib.parse import quote
 
 from async_core.errors import RecordError, SyncStopped
-from async_core.run.bridge import LastPage, Replan, Slot
+from async_core.run.bridge import Bridge, LastPage, Replan, Slot
 from async_core.run.ledger import ErrorRecord
 from async_core.run.walk import Fetched, Walk
 from async_core.settings import Settings
 from async_core.source.pagination import PageRequest
 from async_core.source.spec import Source, TableSpec
 
-if TYPE_CHECKING:
-    from async_core.run.engine import Engine
-
 
 class TableStopped(Exception):
     """Raised inside a table's task group to cancel that table's pages (and only them)."""
 
 
+class PageHandler(Protocol):
+    """What the pages need of the engine (`async_core.run.engine.Engine`): fetch a page, deliver it, lose it, say
+    that a parent row cannot be read. A protocol, so that the engine imports this module and not the reverse."""
+
+    async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched: ...
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None: ...
+
+    def lose(
+        self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
+    ) -> None: ...
+
+    def parent_unreadable(
+        self, child: TableSpec, parent: TableSpec, number: int, record: Any, exc: RecordError
+    ) -> None: ...
+
+
 class BridgePages:
     """What a walk's pages go through: the engine's fetch, the bridge's slots."""
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: PageHandler, bridge: Bridge | None) -> None:
         self._engine = engine
-        if engine._bridge is None:
+        if bridge is None:
             raise RuntimeError("an engine without a bridge can only fetch (the setup test); it cannot walk")
-        self._bridge = engine._bridge
+        self._bridge = bridge
 
     async def reserve(self) -> Slot:
         return await self._bridge.reserve()
@@ -80,8 +94,8 @@ class CollectingPages(BridgePages):
     """Pages of a parent table read for a child table: their rows give the child's walks; nothing is written.
     A lost parent page is recorded against the child table (its pass cannot complete without it)."""
 
-    def __init__(self, engine: Engine, child: TableSpec) -> None:
-        super().__init__(engine)
+    def __init__(self, engine: PageHandler, bridge: Bridge | None, child: TableSpec) -> None:
+        super().__init__(engine, bridge)
         self._child = child
         self.units: dict[str, dict[str, Any]] = {}
         self.lost = False

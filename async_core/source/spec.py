@@ -211,10 +211,11 @@ PROCESSED_AT = "processed_at"
 
 # Cursor kinds and the column types whose values such a cursor can never read: a "number" cursor on a BOOLEAN
 # column, a "string" cursor on a column that refuses strings. (A "number" cursor on a timestamp column reads
-# epoch seconds; a "timestamp" cursor on an INT column too: both can work.)
+# epoch seconds, a "timestamp" cursor on an INT column too, and a STRING column takes integer ids: all can work;
+# a cursor that reads nothing in a whole pass is warned about at sync time.)
 _CURSOR_CANNOT_READ = {
     "timestamp": {"BOOLEAN", "JSON"},
-    "number": {"BOOLEAN", "JSON", "STRING"},
+    "number": {"BOOLEAN", "JSON"},
     "string": {"INT", "LONG", "FLOAT", "DOUBLE", "BOOLEAN", "JSON"},
 }
 
@@ -249,8 +250,6 @@ def _declaration_problems(table: TableSpec) -> list[str]:
 
 
 def _cursor_fix(column_type: str) -> str:
-    if column_type == "STRING":
-        return 'use kind="string" (text ids compare as text) or declare the column INT/LONG if the API sends numbers'
     if column_type in ("INT", "LONG", "FLOAT", "DOUBLE"):
         return 'use kind="number"'
     return "use a cursor field that holds a timestamp or a number"

@@ -13,11 +13,11 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source import BearerAuth, Column, JsonLink, JsonServer, Parent, SessionAuth, TableSpec
+from async_core.source import BearerAuth, Column, Incremental, JsonLink, JsonServer, Parent, SessionAuth, TableSpec
 from tests.integration.declared import ID, declare, errors, sync
-from tests.integration.servers import serve
+from tests.integration.servers import paged, serve
 from tests.sinks import RecordingSink
-from tests.states import open_pass
+from tests.states import entry, open_pass
 
 
 def numbered(count: int, **extra: Any) -> list[dict[str, Any]]:
@@ -116,7 +116,8 @@ def graph_api(data: list[dict[str, Any]], *, failing: set[int] | None = None) ->
 
 def test_a_token_echoed_in_next_links_is_not_saved_and_is_added_back_on_resume(monkeypatch: Any) -> None:
     """Case 8: `pass.resume.url` held `...&access_token=<token>` verbatim (and the SDK's "checkpoint recorded" line
-    printed it). Now the saved link is without it, and a resumed sync adds it back from the configuration."""
+    printed it). Now the saved link is without it, and a resumed sync adds it back from the configuration (to the
+    last written page's link, asked again first to prove the collection did not shift)."""
     table = TableSpec(name="items", path="/items", columns=(ID,), records="data", paginator=JsonLink())
     declare(monkeypatch, table, auth=BearerAuth())
     data = numbered(20)
@@ -135,7 +136,7 @@ def test_a_token_echoed_in_next_links_is_not_saved_and_is_added_back_on_resume(m
         state = json.loads(json.dumps(first.checkpoints()[-1]).replace(saved["resume"]["url"].split("/items")[0], url))
         result = sync(url, second, state, bearer_token=TOKEN)
     assert (result.status, second.ids("items")) == ("succeeded", list(range(11, 21)))
-    assert seen.requests[0] == f"/items?after=10&limit=5&access_token={TOKEN}"
+    assert seen.requests[0] == f"/items?after=5&limit=5&access_token={TOKEN}"
     assert all(TOKEN not in json.dumps(state) for state in second.checkpoints())
 
 
@@ -237,3 +238,105 @@ def test_a_lost_child_page_names_its_parent_the_path_and_the_apis_error_code(mon
             "HTTP 404 (API error code 'customer_archived') (parent customer_id=3, path /customers/3/orders)",
         )
     ]
+
+
+# -- 3 and 4. Values the destination cannot hold are rejected one record at a time
+
+VALUES = (
+    ID,
+    Column("f", "f", "FLOAT", required=False),
+    Column("d", "d", "DOUBLE", required=False),
+    Column("ts", "ts", "UTC_DATETIME", required=False),
+)
+
+
+def test_values_beyond_what_the_destination_holds_are_rejected_per_record(monkeypatch: Any) -> None:
+    """Cases 3 and 4: `1e39` in a FLOAT landed as inf and `-3.5e38` as -inf, silently; a 401-digit integer in a
+    DOUBLE or a UTC_DATETIME raised OverflowError and failed the whole sync as CRITICAL, in every later sync too.
+    Now each is one MEDIUM record in sync_errors with its raw record, and every other row lands."""
+    huge = 10**400
+    data = [
+        {"id": 1, "f": 1.5, "d": 2.5, "ts": 1700000000},
+        {"id": 2, "f": 1e39},
+        {"id": 3, "f": -3.5e38},
+        {"id": 4, "d": huge},
+        {"id": 5, "ts": huge},
+        {"id": 6, "f": 3.4e38, "d": -0.0},
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=VALUES))
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert result.status == "succeeded", result.message
+    assert sink.ids("t") == [1, 6]
+    rejected = {row["record_id"]: (row["severity"], row["message"]) for row in sink.rows("sync_errors")}
+    assert rejected == {
+        "2": ("MEDIUM", "field 'f' is out of the FLOAT range: 1e+39"),
+        "3": ("MEDIUM", "field 'f' is out of the FLOAT range: -3.5e+38"),
+        "4": ("MEDIUM", "field 'd' is out of the DOUBLE range: 100000000000... (401 digits)"),
+        "5": ("MEDIUM", "field 'ts' is not a timestamp in range: 100000000000... (401 digits)"),
+    }
+    assert [row["raw_record"] for row in sink.rows("sync_errors")][2] == {"id": 4, "d": huge}
+
+
+def test_a_huge_number_cursor_loses_no_row_of_its_page(monkeypatch: Any) -> None:
+    """Case 4: as a number cursor, a 401-digit value was "unexpected error: OverflowError" and the page's valid rows
+    were not written. Now the page lands whole and the watermark is the largest value that is a number."""
+    data = [{"id": 1, "seq": 5}, {"id": 2, "seq": 10**400}, {"id": 3, "seq": 7}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.Response(text=json.dumps(data), content_type="application/json")
+
+    cursor = Incremental(field="seq", param="seq_gt", kind="number")
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=(ID,), cursor=cursor))
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink)
+    assert (result.status, sink.ids("t")) == ("succeeded", [1, 2, 3])
+    assert entry(sink.checkpoints()[-1], "t")["watermark"] == 7
+
+
+# -- 9. A cursor that reads nothing says so, once
+
+
+def test_a_cursor_that_reads_no_value_warns_once_naming_the_field_and_the_value(monkeypatch: Any) -> None:
+    """Case 9: `Incremental(field="id", kind="number")` over json-server 1.0's string ids left the watermark null,
+    every sync a full pass, without a word. Now one warning (`op.warning` in connector.py) says why."""
+    cursor = Incremental(field="id", param="id_gt", kind="number")
+    table = TableSpec(
+        name="t", path="/t", columns=(Column("id", "id", "STRING"),), cursor=cursor, paginator=JsonServer()
+    )
+    declare(monkeypatch, table)
+    with serve(paged([{"id": str(i)} for i in range(1, 26)])) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, page_size="10")
+    assert [row["id"] for row in sink.rows("t")] == [str(i) for i in range(1, 26)]
+    assert result.warnings == (
+        "table t: the cursor 'id' (kind='number') read no value in 25 record(s) (the first: str '1'); the watermark "
+        "stays null and every sync is a full pass. Check the cursor's field and kind",
+    )
+    with serve(paged([{"id": i} for i in range(1, 26)])) as (url, _):
+        fine = sync(url, RecordingSink(), page_size="10")
+    assert fine.warnings == ()
+
+
+# -- 11. The threshold line names its most common cause, with counts that agree
+
+
+def test_the_threshold_line_names_the_most_common_cause_with_consistent_counts(monkeypatch: Any) -> None:
+    """Case 11: an INT column fed strings failed with "total_error_threshold (15) exceeded: 16 errors" while the
+    same log line said 160; the cause was only in sync_errors."""
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=(ID,)))
+    with serve(paged([{"id": str(i)} for i in range(1, 161)])) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, total_error_threshold="15")
+    assert result.status == "failed"
+    assert result.message == (
+        "total_error_threshold (15) exceeded: 160 errors; "
+        "the most common: field 'id' should be INT, got str: 160 of 160 errors"
+    )
+    assert result.summary["error_summary"]["total_errors"] == 160

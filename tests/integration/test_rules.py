@@ -196,7 +196,10 @@ def test_thresholds_count_only_what_the_rules_call_errors() -> None:
             total_error_threshold="1",
         )
     assert failed.status == "failed"
-    assert failed.message == "total_error_threshold (1) exceeded: 2 errors"
+    assert failed.message == (
+        "total_error_threshold (1) exceeded: 2 errors; "
+        "the most common: record rejected by rule 'duplicate': 1 of 2 errors"
+    )
 
 
 def test_without_the_rules_todays_classification_applies() -> None:

@@ -1,6 +1,7 @@
 """The error ledger: severities, and the per-table and global thresholds."""
 
 import asyncio
+import dataclasses
 import gc
 
 from async_core.errors import (
@@ -63,7 +64,22 @@ def test_past_the_total_threshold_the_sync_stops_and_says_which_threshold() -> N
     verdicts = [ledger.record(_error(table)) for table in ("users", "posts", "comments", "users")]
     assert verdicts[-1] is Verdict.STOP_SYNC
     assert verdicts[:3] == [Verdict.CONTINUE] * 3
-    assert ledger.stop_reason == "total_error_threshold (3) exceeded: 4 errors"
+    assert ledger.stop_reason == ("total_error_threshold (3) exceeded: 4 errors; the most common: boom: 4 of 4 errors")
+
+
+def test_the_threshold_line_counts_every_error_recorded_and_names_the_most_common_cause() -> None:
+    """Issue 18, case 11: a page of 160 bad records read "exceeded: 16 errors" (the count when it crossed) while
+    the log said 160, and the cause was only in sync_errors. The line is now read when the sync stops."""
+    ledger = ErrorLedger(per_table_threshold=1000, total_threshold=15)
+    bad = dataclasses.replace(_error("users"), message="field 'id' should be INT, got str")
+    for _ in range(160):
+        ledger.record(bad)
+    ledger.record(dataclasses.replace(_error("users"), message="field 'v' is out of the INT range: 99999999999"))
+    ledger.record(dataclasses.replace(_error("users"), message="field 'v' is out of the INT range: 88888888888"))
+    assert ledger.stop_reason == (
+        "total_error_threshold (15) exceeded: 162 errors; "
+        "the most common: field 'id' should be INT, got str: 160 of 162 errors"
+    )
 
 
 def test_critical_stops_the_sync_at_once() -> None:

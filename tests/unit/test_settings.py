@@ -4,6 +4,7 @@ from typing import Any
 
 from async_core.errors import ConfigurationError
 from async_core.http.limit import LimitMode
+from async_core.http.policy import HttpPolicy
 from async_core.http.retry import Jitter, RetryStrategy
 from async_core.settings import Settings, moved_key_warnings, parse_settings, schema_selection
 from async_core.source import Column, Policy, Source, TableSpec
@@ -276,6 +277,14 @@ def test_a_bad_policy_is_refused_when_the_source_is_declared() -> None:
         Policy(page_size=2.5)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="breaker_minimum_calls"):
         Policy(breaker_window=10, breaker_minimum_calls=20)
+
+
+def test_the_http_client_gets_one_policy_of_the_users_keys_and_the_sources() -> None:
+    """Settings.http_policy(): the user's max_workers and retries, the source's (or a moved key's) tuning."""
+    settings, _ = parse_settings({"max_workers": "8", "max_retries": "1", "max_delay": "60"})
+    policy = settings.http_policy()
+    assert policy == HttpPolicy(max_workers=8, max_retries=1, max_delay=60.0)
+    assert policy.breaker_window == Policy().breaker_window
 
 
 def test_a_shard_is_k_of_n_and_splits_parents_by_a_stable_hash() -> None:
