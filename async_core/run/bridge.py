@@ -58,6 +58,7 @@ class Rows:
     request: PageRequest | None = None
     last_key: str | None = None
     served_at: dt.datetime | None = None
+    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
 
 
 @dataclasses.dataclass(frozen=True)
@@ -341,6 +342,8 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
+            for child, row in message.nested:  # a nested list's rows, with their parent's page
+                upsert(child, row)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
@@ -352,7 +355,7 @@ class Bridge:
                 last_key=message.last_key,
                 served_at=message.served_at,
             )
-            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
         table.after_page(message.unit)
         if self._rows_since_checkpoint >= self._checkpoint_every_rows:
             self._checkpoint()

@@ -410,7 +410,7 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        rows, nested, rejected, skipped, high = self._transform(walk, number, fetched.records)
         resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
@@ -424,6 +424,7 @@ class Engine:
                 request=request,
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
+                nested=nested,
             )
         )
         context = where(walk)
@@ -484,11 +485,15 @@ class Engine:
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
-        """The page's rows, its rejected records (to `sync_errors`), the records its rules skipped, its high mark."""
+    ) -> tuple[
+        list[dict[str, Any]], list[tuple[str, dict[str, Any]]], list[ErrorRecord], list[ErrorRecord], Comparable | None
+    ]:
+        """The page's rows, its nested lists' rows (table, row), its rejected records (to `sync_errors`), the records
+        its rules skipped, its high mark. A record whose nested list fails is rejected whole."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
-        transform, parent = spec.transform, walk.parent
+        transform, parent, lists = spec.transform, walk.parent, spec.lists
+        nested: list[tuple[str, dict[str, Any]]] = []
         rules = self._source.rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
@@ -501,7 +506,10 @@ class Engine:
             try:
                 rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
-                    rows.append(transform(record, processed_at, parent))
+                    row = transform(record, processed_at, parent)
+                    if lists:  # every item first: a failing one rejects the record, and no item of it lands
+                        nested += [(b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
+                    rows.append(row)
                     continue
                 error = record_ruled(
                     rule.action,
@@ -528,7 +536,7 @@ class Engine:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
             self._unread.page(spec, records, read)
-        return rows, rejected, skipped, high
+        return rows, nested, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:
