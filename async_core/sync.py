@@ -21,6 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
+from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
 from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
@@ -94,9 +95,15 @@ def run_sync(
     )
     source = settings.catalogue
     specs = [source.table(name) for name in settings.tables]
+    api = PLAYGROUND_ORIGIN if settings.uses_playground else origin_of(settings.api_base_url)
     sync_state = SyncState.resume(
-        state, tables=[(s.name, s.cursor, s.parent is not None) for s in specs], now=started_at.isoformat()
+        state,
+        tables=[(s.name, s.cursor, s.parent is not None) for s in specs],
+        now=started_at.isoformat(),
+        bindings={s.name: binding(source=settings.source, origin=api, spec=s) for s in specs},
     )
+    for note in sync_state.notes:
+        log.info(note)
     starts = table_starts(sync_state)
     resumed = {name: start.walk.next_page for name, start in starts.items() if start.walk.next_page > 1}
     if resumed:
@@ -160,10 +167,22 @@ def table_starts(state: SyncState) -> dict[str, TableStart]:
                 done=frozenset(table.done),
                 parent_since={unit: since for unit, since in marks.items() if since is not None},
             )
+        elif table.cursor is not None and table.cursor.sorted:
+            # A keyset pass resumes from its bound (the written prefix's high mark), never from a page number.
+            walk = table.walk_for(None)
+            since = table.cursor.lower(walk.high) if walk.high is not None else table.since
+            starts[name] = TableStart(walk=WalkStart(next_page=walk.next_page, size=walk.size, since=since))
         else:
             walk = table.walk_for(None)
             starts[name] = TableStart(
-                walk=WalkStart(next_page=walk.next_page, size=walk.size, resume=walk.resume, since=table.since)
+                walk=WalkStart(
+                    next_page=walk.next_page,
+                    size=walk.size,
+                    resume=walk.resume,
+                    since=table.since,
+                    prev=walk.prev,
+                    prev_key=walk.prev_key,
+                )
             )
     return starts
 

@@ -9,6 +9,11 @@ Its quirks, handled here: unknown query parameters get a 400, so each table send
 it sorts one shared list in place, so every table asks for the same order (`updatedAt`, ascending: the default,
 sent explicitly); its `updated_since` is inclusive (the boundary row comes back: upserts absorb it); the keyset
 endpoint takes `updated_since` on the first request only.
+
+The paged endpoints sort by `updatedAt`, so their cursor is declared `sorted=True`: each request asks from the last
+row's `updatedAt` (page 1 again), and a row updated while a table is read moves ahead of the walk instead of
+shifting another row out of it (issue 17). The keyset endpoint's own `scroll_param` is strict (`>`): it would skip
+rows sharing a page's last timestamp, so the walk uses the inclusive `updated_since` on every request instead.
 """
 
 from async_core.source import (
@@ -32,6 +37,7 @@ from async_core.source import (
 MAX_PAGE = 50  # the largest per_page / limit it accepts
 ORDER = {"order_by": "updatedAt", "order_type": "asc"}
 UPDATED_SINCE = Incremental(field="updatedAt", param="updated_since")
+SORTED_SINCE = Incremental(field="updatedAt", param="updated_since", sorted=True)  # the paged endpoints' order
 
 ITEM_COLUMNS = (
     Column("id", "id", "STRING"),
@@ -85,7 +91,7 @@ SOURCE = Source(
                 max_page_size=MAX_PAGE,
             ),
             params=ORDER,
-            cursor=UPDATED_SINCE,
+            cursor=SORTED_SINCE,
         ),
         items(
             "items_page_number",
@@ -98,7 +104,7 @@ SOURCE = Source(
                 max_page_size=MAX_PAGE,
             ),
             params=ORDER,
-            cursor=UPDATED_SINCE,
+            cursor=SORTED_SINCE,
         ),
         items(
             "items_offset",
@@ -111,13 +117,13 @@ SOURCE = Source(
                 max_page_size=MAX_PAGE,
             ),
             params=ORDER,
-            cursor=UPDATED_SINCE,
+            cursor=SORTED_SINCE,
         ),
         items(
             "items_keyset",
             "/pagination/keyset",
             paginator=Cursor(cursor_path="scroll_param", cursor_param="scroll_param"),
-            cursor=Incremental(field="updatedAt", param="updated_since", first_request_only=True),
+            cursor=Incremental(field="updatedAt", param="updated_since", first_request_only=True, sorted=True),
         ),
         items("items_since", "/incremental/timestamp", cursor=Incremental(field="updatedAt", param="since")),
         auth_items("items_basic_auth", "/auth/http_basic", BasicAuth()),

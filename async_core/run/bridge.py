@@ -43,7 +43,9 @@ class Rows:
     """A fetched page: its valid rows, and the records of its rows that failed validation.
 
     `unit` is the parent key of a child table's walk (None for a plain table); `high` the page's largest cursor
-    value; `resume` the request of the next page, for walked paginators.
+    value; `resume` the request of the next page, for walked paginators; `request` the page's own request,
+    `last_key` the digest of its last record's primary key and `served_at` the server's time when it was served
+    (what a resume proves the page by, and what caps an unsorted table's watermark).
     """
 
     table: str
@@ -53,6 +55,10 @@ class Rows:
     unit: str | None = None
     high: Comparable | None = None
     resume: PageRequest | None = None
+    request: PageRequest | None = None
+    last_key: str | None = None
+    served_at: dt.datetime | None = None
+    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
 
 
 @dataclasses.dataclass(frozen=True)
@@ -336,11 +342,20 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
+            for child, row in message.nested:  # a nested list's rows, with their parent's page
+                upsert(child, row)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
-            walk.mark_written(message.page, message.high, message.resume)
-            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+            walk.mark_written(
+                message.page,
+                message.high,
+                message.resume,
+                request=message.request,
+                last_key=message.last_key,
+                served_at=message.served_at,
+            )
+            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
         table.after_page(message.unit)
         if self._rows_since_checkpoint >= self._checkpoint_every_rows:
             self._checkpoint()

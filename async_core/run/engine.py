@@ -18,6 +18,7 @@ import datetime as dt
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
+from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import quote, urlencode, urlsplit
 
@@ -163,12 +164,16 @@ class Engine:
     async def _sync_table(self, spec: TableSpec) -> None:
         table = self._metrics.table(spec.name)
         start = self._starts.get(spec.name, TableStart())
+        walk: Walk | None = None
         try:
             async with asyncio.TaskGroup() as pages:
                 if spec.parent is None:
-                    await self._walk(spec, start.walk).run(pages)
+                    walk = self._walk(spec, start.walk)
+                    await walk.run(pages)
                 else:
                     await self._sync_children(spec, start, pages)
+            if walk is not None:
+                await walk.settle()  # every page is in: the pass is complete only if it read clean
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
             unread = self._unread.warning(spec)
             if unread is not None:
@@ -195,6 +200,10 @@ class Engine:
             start = dataclasses.replace(start, next_page=1)  # nothing says where page N of this walk was
         if start.resume is not None and start.resume.signed:  # a saved link: its credentials added back
             start = dataclasses.replace(start, resume=sign(start.resume, self._settings.source_values))
+        if start.prev is not None and start.prev.signed:  # the page that proves a resume: the same
+            start = dataclasses.replace(start, prev=sign(start.prev, self._settings.source_values))
+        if start.prev is not None and start.prev.url is not None and origin(start.prev.url) != origin(self._base_url):
+            start = dataclasses.replace(start, prev=None)  # cannot be proven here: the pass starts over
         resume_url = start.resume.url if start.resume is not None else None
         if resume_url is not None and (
             origin(resume_url) != origin(self._base_url) or "@" in urlsplit(resume_url).netloc
@@ -211,6 +220,7 @@ class Engine:
             parent=parent,
             owner=owner,
             sleep=self._sleep,
+            log=self._log,
         )
 
     async def _sync_children(self, spec: TableSpec, start: TableStart, group: asyncio.TaskGroup) -> None:
@@ -262,9 +272,9 @@ class Engine:
     def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
         """The paging values of one page: the cursor's lower bound, then the paginator's."""
         values: list[tuple[str, str]] = []
-        cursor = walk.spec.cursor
-        if cursor is not None and walk.since is not None and (number == 1 or not cursor.first_request_only):
-            values.append((cursor.param, cursor.param_value(walk.since)))
+        cursor, since = walk.spec.cursor, walk.bound(number, request)
+        if cursor is not None and since is not None:
+            values.append((cursor.param, cursor.param_value(since)))
         values.extend(request.params)
         return values
 
@@ -349,6 +359,7 @@ class Engine:
                 raise RetryableError(f"page {number} came back empty inside the total ({facts.total_items})")
             parsed.append(Fetched(records, facts))
 
+        asked_at = dt.datetime.now(dt.UTC)
         renewed, waited = False, 0
         while True:
             auth, signed = await self.credentials(spec)
@@ -375,7 +386,7 @@ class Engine:
                     raise
                 renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
-        fetched = parsed[-1]
+        fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, asked_at))
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -399,15 +410,23 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
-        if resume is not None and resume.url is not None:  # saved in the state: without its credentials
-            resume = strip_credentials(
-                resume,
-                names=self._source.secret_params,
-                secrets=self._secrets,
-                tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+        rows, nested, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
+        slot.send(
+            Rows(
+                spec.name,
+                number,
+                rows,
+                rejected,
+                unit=walk.unit,
+                high=high,
+                resume=resume,
+                request=request,
+                last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
+                served_at=fetched.served_at,
+                nested=nested,
             )
-        slot.send(Rows(spec.name, number, rows, rejected, unit=walk.unit, high=high, resume=resume))
+        )
         context = where(walk)
         if context is not None:  # a child table's: which parent the rows were of
             rejected = [placed(error, context) for error in rejected]
@@ -417,6 +436,17 @@ class Engine:
         if rejected:
             self._metrics.table(spec.name).errors += len(rejected)
             self._judge_all(rejected)
+
+    def _saved(self, spec: TableSpec, request: PageRequest | None) -> PageRequest | None:
+        """A request as the state may keep it: a link without its credentials."""
+        if request is None or request.url is None:
+            return request
+        return strip_credentials(
+            request,
+            names=self._source.secret_params,
+            secrets=self._secrets,
+            tokens=self._sessions.start(self._source.auth_for(spec)).secrets(),
+        )
 
     def lose(
         self, name: str, unit: str | None, number: int, slot: Slot | None, exc: Exception, *, where: str | None = None
@@ -455,11 +485,15 @@ class Engine:
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
-        """The page's rows, its rejected records (to `sync_errors`), the records its rules skipped, its high mark."""
+    ) -> tuple[
+        list[dict[str, Any]], list[tuple[str, dict[str, Any]]], list[ErrorRecord], list[ErrorRecord], Comparable | None
+    ]:
+        """The page's rows, its nested lists' rows (table, row), its rejected records (to `sync_errors`), the records
+        its rules skipped, its high mark. A record whose nested list fails is rejected whole."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
-        transform, parent = spec.transform, walk.parent
+        transform, parent, lists = spec.transform, walk.parent, spec.lists
+        nested: list[tuple[str, dict[str, Any]]] = []
         rules = self._source.rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
@@ -472,7 +506,10 @@ class Engine:
             try:
                 rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
-                    rows.append(transform(record, processed_at, parent))
+                    row = transform(record, processed_at, parent)
+                    if lists:  # every item first: a failing one rejects the record, and no item of it lands
+                        nested += [(b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
+                    rows.append(row)
                     continue
                 error = record_ruled(
                     rule.action,
@@ -499,7 +536,7 @@ class Engine:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
             self._unread.page(spec, records, read)
-        return rows, rejected, skipped, high
+        return rows, nested, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:
@@ -542,6 +579,20 @@ class Engine:
             raise SyncStopped(self._ledger.stop_reason or "sync stopped")
         if verdict is Verdict.STOP_TABLE:
             raise TableStopped(f"table {error.table}: more than {self._ledger.per_table_threshold} errors")
+
+
+def served_at(headers: Mapping[str, str], sent: dt.datetime) -> dt.datetime:
+    """When the server served a response, by its own clock: its `Date` less one second (the header's resolution:
+    a row read just before the second turned is no newer than this), or the local time the request was sent."""
+    value = headers.get("Date")
+    if value:
+        try:
+            moment = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            moment = None
+        if moment is not None and moment.tzinfo is not None:
+            return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
+    return sent
 
 
 def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

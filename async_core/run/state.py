@@ -9,11 +9,25 @@ When the pass completes, the watermark moves to `high` (never backwards) and the
 
 A child table (one walk per parent row) keeps a watermark per parent and, in its open pass, the parents done.
 
+Data changes while it is read (issue 17), so a pass does not trust what a page number meant in an earlier sync:
+it keeps the request of its last written page (`prev`) and a digest of that page's last primary key
+(`prev_key`); a resumed pass first asks for that page again and goes on only if it still ends with that key
+(otherwise it starts over from its bound). A sorted (keyset) pass resumes from `high`, never from a page number.
+`began` is the server's time when the pass's first page was served: the watermark of a table whose API is not
+sorted by its cursor never passes it.
+
+Each entry is bound to what it describes (`binding`: the source, the base_url's origin and a fingerprint of the
+table's declaration): an entry bound to another API, or to another declaration of the table, is not resumed (the
+table starts a full pass; one log line says why). An entry saved before bindings existed is taken as belonging.
+
 State format (version 2):
     {"version": 2,
      "tables": {"posts": {"watermark": "2024-05-01T00:00:00+00:00", "lost_streak": 0,
+                          "binding": {"source": "jsonplaceholder", "origin": "https://host:443",
+                                      "declaration": "3f2a..."},
                           "pass": {"started_at": "...", "since": null, "size": 25, "next_page": 13,
-                                   "resume": null, "high": null}},
+                                   "resume": null, "high": null, "prev": {...}, "prev_key": "9c1e...",
+                                   "began": "2024-05-01T00:00:07+00:00"}},
                 "departments": {"parents": {"1": "..."}, "lost_streak": 0,
                                 "pass": {"started_at": "...", "done": ["1"]}}}}
 A version-1 state (the earlier format) starts a full pass; any other version is refused (`StateError`).
@@ -27,6 +41,7 @@ Authentication section says why it is kept here.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -42,6 +57,8 @@ _OLD_VERSIONS = (1,)
 class _Mark:
     high: Comparable | None
     resume: PageRequest | None
+    request: PageRequest | None = None
+    last_key: str | None = None
 
 
 @dataclasses.dataclass
@@ -55,19 +72,34 @@ class Walk:
     last_page: int | None = None  # known once the total, or the last page, is known
     pending: dict[int, _Mark] = dataclasses.field(default_factory=dict)  # written beyond the watermark
     lost: set[int] = dataclasses.field(default_factory=set)  # pages given up on this sync
+    prev: PageRequest | None = None  # the request of page next_page - 1 (to prove it on a resume)
+    prev_key: str | None = None  # the digest of that page's last primary key
+    began: dt.datetime | None = None  # the server's earliest time among the pass's written pages
 
     @property
     def complete(self) -> bool:
         return self.last_page is not None and self.next_page > self.last_page
 
-    def mark_written(self, page: int, high: Comparable | None, resume: PageRequest | None) -> None:
+    def mark_written(
+        self,
+        page: int,
+        high: Comparable | None,
+        resume: PageRequest | None,
+        *,
+        request: PageRequest | None = None,
+        last_key: str | None = None,
+        served_at: dt.datetime | None = None,
+    ) -> None:
+        if served_at is not None and (self.began is None or served_at < self.began):
+            self.began = served_at  # any page written, even out of order: its rows are as new as its response
         if page < self.next_page:
             return  # written in an earlier sync; nothing to move
-        self.pending[page] = _Mark(high, resume)
+        self.pending[page] = _Mark(high, resume, request, last_key)
         while self.next_page in self.pending:
             mark = self.pending.pop(self.next_page)
             self.high = later(self.high, mark.high)
             self.resume = mark.resume
+            self.prev, self.prev_key = mark.request, mark.last_key
             self.next_page += 1
 
     def set_last_page(self, last_page: int) -> None:
@@ -78,15 +110,19 @@ class Walk:
         """The server capped the page size: the walk goes on at `size` from `next_page` (rows re-fetched are
         upserted again, harmlessly)."""
         self.next_page, self.size, self.pending, self.resume = next_page, size, {}, None
+        self.prev, self.prev_key = None, None
 
 
 class TableState:
     """One table's watermark and open pass."""
 
-    def __init__(self, name: str, cursor: Incremental | None, *, child: bool) -> None:
+    def __init__(
+        self, name: str, cursor: Incremental | None, *, child: bool, binding: Mapping[str, str] | None = None
+    ) -> None:
         self.name = name
         self.cursor = cursor
         self.child = child
+        self.binding = dict(binding) if binding is not None else None
         self.watermark: Comparable | None = None
         self.lost_streak = 0
         self.pass_started_at: str | None = None
@@ -135,8 +171,15 @@ class TableState:
                     self._remaining.discard(unit)
                 self._close_child_pass()
         elif self.walk is not None and self.walk.complete:
-            self.watermark = later(self.watermark, self.walk.high)
+            self.watermark = later(self.watermark, self._capped(self.walk.high, self.walk.began))
             self._close()
+
+    def _capped(self, high: Comparable | None, began: dt.datetime | None) -> Comparable | None:
+        """The pass's high mark, at most its start for an API not sorted by the cursor: a row changed during the
+        pass, on a page read before the change, is then read again by the next pass."""
+        if self.cursor is None or self.cursor.sorted or began is None or not isinstance(high, dt.datetime):
+            return high
+        return min(high, began)
 
     def set_parents(self, parents: Iterable[str]) -> None:
         self.parents = tuple(parents)
@@ -160,6 +203,8 @@ class TableState:
     # -- persistence
     def to_state(self) -> dict[str, Any]:
         entry: dict[str, Any] = {"lost_streak": self.lost_streak}
+        if self.binding is not None:
+            entry["binding"] = self.binding
         if self.child:
             entry["parents"] = {key: self._out(value) for key, value in sorted(self.parent_marks.items())}
         else:
@@ -178,6 +223,11 @@ class TableState:
                 "resume": walk.resume.to_state() if walk.resume else None,
                 "high": self._out(walk.high),
             }
+            # what proves the pass on a resume, and caps its watermark: written only once known
+            if walk.prev is not None and walk.prev_key is not None:
+                entry["pass"].update(prev=walk.prev.to_state(), prev_key=walk.prev_key)
+            if walk.began is not None:
+                entry["pass"]["began"] = walk.began.isoformat()
         return entry
 
     def _out(self, value: Comparable | None) -> Any:
@@ -214,9 +264,30 @@ class TableState:
         walk.size = size if isinstance(size, int) and size >= 1 else None
         walk.resume = PageRequest.from_state(opened.get("resume"))
         walk.high = self._in(opened.get("high"))
+        walk.prev = PageRequest.from_state(opened.get("prev"))
+        prev_key = opened.get("prev_key")
+        walk.prev_key = prev_key if isinstance(prev_key, str) else None
+        walk.began = _moment(opened.get("began"))
         if walk.next_page > 1 and walk.resume is None and walk.size is None:
             walk.next_page = 1  # nothing says what page N was: start the pass again
         self.walk = walk
+
+
+def _moment(value: object) -> dt.datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        moment = dt.datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo is not None else None
+
+
+def _unbound(saved: object, binding: Mapping[str, str] | None) -> list[str]:
+    """What of `binding` the saved entry's differs in (empty: it belongs; an entry without one belongs)."""
+    if binding is None or not isinstance(saved, Mapping):
+        return []
+    return [part for part in ("source", "origin", "declaration") if saved.get(part) != binding.get(part)]
 
 
 class SyncState:
@@ -231,6 +302,7 @@ class SyncState:
     ) -> None:
         self.tables = tables
         self._carried = dict(carried or {})  # entries of tables not synced now, kept as they were
+        self.notes: list[str] = []  # what the resume decided that the log should say (one line each)
         self.refresh_tokens = dict(refresh_tokens or {})  # rotated OAuth2 refresh tokens, by grant digest
 
     @classmethod
@@ -240,10 +312,12 @@ class SyncState:
         *,
         tables: Iterable[tuple[str, Incremental | None, bool]],
         now: str,
+        bindings: Mapping[str, Mapping[str, str]] | None = None,
     ) -> SyncState:
         """The state to start from: each table's saved entry, or a fresh one; an open pass per table.
 
-        `tables`: (name, cursor, is a child table). Raises `StateError` for a state of an unknown version.
+        `tables`: (name, cursor, is a child table); `bindings`: per table, what its entry must be bound to (see
+        the module docstring). Raises `StateError` for a state of an unknown version.
         """
         saved: Mapping[str, Any] = {}
         tokens: dict[str, str] = {}
@@ -262,15 +336,36 @@ class SyncState:
                     "connection's state to start over with a full sync."
                 )
         result: dict[str, TableState] = {}
+        rebound: dict[str, list[str]] = {}
+        unbound: list[str] = []
         for name, cursor, child in tables:
-            table = TableState(name, cursor, child=child)
+            binding = (bindings or {}).get(name)
+            table = TableState(name, cursor, child=child, binding=binding)
             entry = saved.get(name)
             if isinstance(entry, Mapping):
-                table.load(entry)
+                differs = _unbound(entry.get("binding"), binding)
+                if differs:
+                    rebound[name] = differs
+                else:
+                    if binding is not None and entry.get("binding") is None:
+                        unbound.append(name)
+                    table.load(entry)
             table.begin(now)
             result[name] = table
         carried = {name: entry for name, entry in saved.items() if name not in result}
-        return cls(result, carried=carried, refresh_tokens=tokens)
+        resumed = cls(result, carried=carried, refresh_tokens=tokens)
+        if rebound:
+            what = "; ".join(f"{name} ({', '.join(parts)})" for name, parts in sorted(rebound.items()))
+            resumed.notes.append(
+                f"the saved state of {what} was written for another API or another declaration of the table: "
+                "not resumed (no watermark is sent to another API); a full pass starts"
+            )
+        if unbound:
+            resumed.notes.append(
+                f"the saved state of {', '.join(sorted(unbound))} predates state bindings: taken as this API's, "
+                "and bound to it from now on"
+            )
+        return resumed
 
     @property
     def all_complete(self) -> bool:

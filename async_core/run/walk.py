@@ -10,12 +10,26 @@ The paginator reads facts off each response; the walk decides, and does not beli
 - a walk that makes no progress (the same rows again, a next link or cursor seen before, more pages than the
   total allows, more than `max_pages_per_table`) stops with a clear error in `sync_errors`, after a bounded
   number of requests.
+
+Data changes while it is read (issue 17):
+- a table's pass is *torn* when a primary key comes twice, a total changes between pages, a page holds more rows
+  than its total, or the pass (read from page 1 in this sync) holds fewer distinct keys than its total: rows moved
+  between pages while they were read, and one may have slid past the walk. The pass is then not complete: its
+  watermark stays, it starts over from page 1 at its bound in the next sync, and the table is `incomplete` (one
+  `TornPass` error in `sync_errors`). The keys are tracked as a set of hashes, in memory, for this sync only.
+  A pass announces its last page only once it has read clean (`settle`, after its pages are all in).
+- a resumed pass does not trust its page number: it asks for the last page it wrote again and goes on only if
+  that page still ends with the same key; otherwise it starts over at page 1 (same bound).
+- a table whose cursor is `sorted` is walked by keyset (`_walk_sorted`): each request carries the last row's
+  cursor value as its bound, so no page number is ever reused across a change.
 """
 
 from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
+import hashlib
 import math
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
@@ -35,6 +49,10 @@ class NoProgress(FatalError):
     """The server's pages do not move forward (it ignores the paging parameters, or loops)."""
 
 
+class TornPass(FatalError):
+    """The collection changed while the pass read it (or its totals contradict its pages): not complete."""
+
+
 @dataclasses.dataclass(frozen=True)
 class Fetched:
     """One page as received: its records and what the response says about the rest."""
@@ -42,6 +60,8 @@ class Fetched:
     records: list[Any]
     facts: PageFacts
     skipped: str | None = None  # the error rule that called the page expected-empty: it ends its walk as it is
+    request: PageRequest | None = None  # what was asked for
+    served_at: dt.datetime | None = None  # the server's time when it answered (see engine.served_at)
 
     @property
     def doubtful(self) -> bool:
@@ -73,6 +93,8 @@ class WalkStart:
     size: int | None = None
     resume: PageRequest | None = None
     since: Comparable | None = None
+    prev: PageRequest | None = None  # the request of page next_page - 1, to prove it on a resume
+    prev_key: str | None = None  # the digest of that page's last key
 
 
 class Walk:
@@ -91,6 +113,7 @@ class Walk:
         parent: Mapping[str, Any] | None = None,
         owner: str | None = None,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        log: Callable[[str], None] | None = None,
     ) -> None:
         self.spec = spec
         self.owner = owner or spec.name  # the table the walk is for (a child's, when it lists the parent's rows)
@@ -114,22 +137,170 @@ class Walk:
         self._key_paths = tuple(
             compile_path(c.source) for c in spec.columns if c.name in spec.primary_key and not c.from_parent
         )
+        self._log = log
+        self._sorted = spec.cursor is not None and spec.cursor.sorted
+        self._inner = 1  # a sorted walk's page inside its current bound (a tie longer than a page)
+        # Tear detection (a plain table's pass, not a keyset walk: that one reads its tie rows again by design).
+        self._tracks = unit is None and not self._sorted and paginator.style != "single"
+        self._keys: set[int] = set()
+        self._total: int | None = None
+        self._torn: str | None = None
+        self._from_start = False  # this walk read its pass from page 1: the distinct keys must reach the total
+        self._lost = False
+        self._last_pages: list[int] = []
 
     @property
     def name(self) -> str:
         return self.spec.name
 
     async def run(self, group: asyncio.TaskGroup) -> None:
-        """Fetches every page. Fanned-out pages are tasks of `group`; the caller waits for the group."""
+        """Fetches every page. Fanned-out pages are tasks of `group`; the caller waits for the group, then calls
+        `settle`."""
         paginator, start = self.paginator, self._start
         if paginator.sends_size() and self.size == 0:
             await self._walk_single()
+            return
+        if self._sorted:
+            await self._walk_sorted()
             return
         if start.size is None and paginator.sends_size():
             self._pages.put(Replan(self.name, start.next_page, self.size, self.unit))  # the pass's page size
         number = start.next_page
         request = start.resume if start.resume is not None and number > 1 else self._request(number)
+        if number > 1 and self.unit is None:
+            proven = await self._prove(number)
+            if proven is _LOST:
+                return
+            if proven is None:  # the page before it no longer ends where it did: the pass starts over
+                self._pages.put(Replan(self.name, 1, self.size, self.unit))
+                number, request = 1, self._request(1)
+            elif isinstance(proven, PageRequest):
+                request = proven
+            else:
+                return  # the proven page is now the last: nothing follows it
+        self._from_start = number == 1
         await self._walk(number, request, group)
+
+    async def _prove(self, number: int) -> PageRequest | object | None:
+        """A resumed pass asks for its last written page again: if it still ends with the same key, the pass goes
+        on (with that page's fresh next request; `_DONE` if it is now the last); otherwise None (start over).
+        `_LOST` when the page cannot be fetched (the pass stays open)."""
+        start = self._start
+        previous = start.prev if start.prev is not None else None
+        if previous is None and self.paginator.addressable:
+            previous = self._request(number - 1)
+        if previous is None or start.prev_key is None:
+            self._note(
+                f"table {self.name}: the open pass cannot prove page {number} still starts where it did; "
+                "it starts over at page 1"
+            )
+            return None
+        slot = await self._pages.reserve()
+        try:
+            fetched = await self._fetch(number - 1, previous, slot, expect=None)
+            if fetched is None:
+                return _LOST
+            if not fetched.records or self.digest(fetched.records[-1]) != start.prev_key:
+                self._note(
+                    f"table {self.name}: page {number - 1} no longer ends with the row it ended with when it was "
+                    f"written (the collection changed); the open pass starts over at page 1"
+                )
+                return None
+            if self.paginator.addressable:
+                return self._request(number)
+            following = self._next(number - 1, fetched, size_known=True)
+            if following is None:
+                self._announce_last(number - 1)
+                return _DONE
+            return following
+        finally:
+            slot.release()
+
+    def _note(self, line: str) -> None:
+        if self._log is not None:
+            self._log(line)
+
+    def bound(self, number: int, request: PageRequest) -> Comparable | None:
+        """The cursor's lower bound to send with page `number`'s request, if any."""
+        cursor = self.spec.cursor
+        if cursor is None or self.since is None:
+            return None
+        if self._sorted:  # every new bound is a first request; a page inside a tie follows the server's link
+            return self.since if request.url is None and (self._inner == 1 or not cursor.first_request_only) else None
+        return self.since if number == 1 or not cursor.first_request_only else None
+
+    def digest(self, record: Any) -> str | None:
+        """A stable digest of a record's primary key (what a resume proves its page by), None without one."""
+        if not isinstance(record, Mapping) or not self._key_paths:
+            return None
+        return key_digest(tuple(dig(record, path) for path in self._key_paths))
+
+    def _announce_last(self, number: int) -> None:
+        """The walk's last page. A plain table's pass announces it in `settle`, once it is known to be clean."""
+        if self.unit is None:
+            self._last_pages.append(number)
+        else:
+            self._pages.put(LastPage(self.name, number, self.unit))
+
+    def _deliver(self, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        if self._tracks:
+            self._track(number, fetched)
+        self._pages.deliver(self, number, fetched, slot, resume=resume)
+
+    def _track(self, number: int, fetched: Fetched) -> None:
+        """Records the page's keys and totals; the first contradiction tears the pass."""
+        count, total = len(fetched.records), fetched.facts.total_items
+        if fetched.skipped is not None:
+            self._lost = True  # a page a rule called expected-empty: its rows are not counted against the total
+        if self._torn is not None:
+            return
+        if total is not None:
+            if self._total is None:
+                self._total = total
+            elif total != self._total:
+                self._torn = f"the total changed from {self._total} to {total} at page {number}"
+                return
+            if count > total:
+                self._torn = f"page {number} holds {count} records, more than the total of {total}"
+                return
+        for record in fetched.records:
+            if not isinstance(record, Mapping) or not self._key_paths:
+                continue
+            key = hash(tuple(_key(dig(record, path)) for path in self._key_paths))
+            if key in self._keys:
+                value = ", ".join(repr(dig(record, path)) for path in self._key_paths)
+                self._torn = f"the record with key {value} came twice (again at page {number})"
+                return
+            self._keys.add(key)
+
+    async def settle(self) -> None:
+        """After every page of the walk is in: a clean pass announces its last page (and may complete); a torn
+        one starts over at page 1 next sync, and the table is incomplete."""
+        torn = self._torn
+        if (
+            torn is None
+            and self._tracks
+            and self._from_start
+            and not self._lost
+            and self._last_pages
+            and self._total is not None
+            and self._key_paths
+            and len(self._keys) < self._total
+        ):
+            torn = f"the pass read {len(self._keys)} distinct records of the {self._total} its total announced"
+        if torn is None:
+            for number in self._last_pages:
+                self._pages.put(LastPage(self.name, number, self.unit))
+            return
+        self._keys.clear()
+        self._pages.put(Replan(self.name, 1, self.size, self.unit))
+        await self._lose(
+            1,
+            TornPass(
+                f"table {self.name}: the collection changed while it was read ({torn}); the pass is not complete, "
+                "its watermark stays, and it is read again from its bound next sync"
+            ),
+        )
 
     def _request(self, number: int) -> PageRequest:
         return self.paginator.request(number, self.size)
@@ -139,8 +310,8 @@ class Walk:
         try:
             fetched = await self._fetch_confirmed(1, PageRequest(), slot)
             if fetched is not None:
-                self._pages.put(LastPage(self.name, 1, self.unit))
-                self._pages.deliver(self, 1, fetched, slot, resume=None)
+                self._announce_last(1)
+                self._deliver(1, fetched, slot, resume=None)
         finally:
             slot.release()
 
@@ -171,8 +342,8 @@ class Walk:
                                 return
                             if fetched.records:
                                 continue  # not empty after all: plan again from this page
-                        self._pages.put(LastPage(self.name, max(plan.last, number), self.unit))
-                        self._pages.deliver(self, number, fetched, slot, resume=None)
+                        self._announce_last(max(plan.last, number))
+                        self._deliver(number, fetched, slot, resume=None)
                         slot.release()
                         await self._fan_out(number + 1, plan.last, fetched.facts, group)
                         return
@@ -195,25 +366,112 @@ class Walk:
                 if following is None and announced is not None and rows_seen < announced:
                     # The walk ended short of the total its first page announced: not complete. The next sync
                     # walks again from page 1 (a walked page N cannot be asked for on its own).
-                    self._pages.deliver(self, number, fetched, slot, resume=None)
+                    self._deliver(number, fetched, slot, resume=None)
                     shortfall = f"the walk ended with {rows_seen} of the {announced} records its first page announced"
                     await self._lose(number + 1, FatalError(shortfall))
                     return
                 if following is None:
-                    self._pages.put(LastPage(self.name, number, self.unit))
-                    self._pages.deliver(self, number, fetched, slot, resume=None)
+                    self._announce_last(number)
+                    self._deliver(number, fetched, slot, resume=None)
                     return
                 empty_run = 0 if fetched.records else empty_run + 1
                 if following in seen or empty_run >= MAX_EMPTY_PAGES:
-                    self._pages.deliver(self, number, fetched, slot, resume=None)
+                    self._deliver(number, fetched, slot, resume=None)
                     why = "repeats a request" if following in seen else f"follows {empty_run} empty pages in a row"
                     await self._lose(number + 1, NoProgress(f"pagination loop: page {number + 1} {why}"))
                     return
                 seen.add(following)
-                self._pages.deliver(self, number, fetched, slot, resume=following)
+                self._deliver(number, fetched, slot, resume=following)
             finally:
                 slot.release()
             number, request = number + 1, following
+
+    async def _walk_sorted(self) -> None:
+        """A keyset walk over an API sorted by the cursor: every request asks from the last row's cursor value
+        (its first page again), so a row updated during the walk moves ahead of it, never behind it. A page that
+        would not move the bound (one tie value at the parameter's resolution) is paged inside: the next page at
+        the same bound, or the server's own link or token. Pages are numbered on from the pass's written prefix."""
+        cursor = self.spec.cursor
+        assert cursor is not None
+        first = self._start.next_page
+        request = self._request(1)
+        probed = False  # a short page without a total was probed once at the server's size
+        for number in range(first, first + self._max_pages + 1):
+            if number - first >= self._max_pages:
+                break
+            slot = await self._pages.reserve()
+            try:
+                fetched = await self._fetch(number, request, slot, expect=None)
+                if fetched is not None and fetched.doubtful:
+                    fetched = await self._confirm(number, request, slot)
+                if fetched is None:
+                    return
+                values = [v for v in (cursor.value_of(r) for r in fetched.records) if v is not None]
+                disorder = next((i for i in range(1, len(values)) if values[i] < values[i - 1]), None)  # type: ignore[operator]
+                if disorder is not None:
+                    self._pages.lose(
+                        self,
+                        number,
+                        slot,
+                        NoProgress(
+                            f"table {self.name} is declared sorted by {cursor.field!r}, but page {number} is not in "
+                            f"ascending order ({values[disorder - 1]!r} before {values[disorder]!r}); declare its "
+                            "cursor without sorted=True"
+                        ),
+                    )
+                    return
+                more, probe = self._sorted_more(fetched, number == first and not probed)
+                probed = probed or probe
+                if not more:
+                    self._announce_last(number)
+                    self._deliver(number, fetched, slot, resume=None)
+                    return
+                request = self._sorted_next(fetched, values[-1] if values else None)
+                self._deliver(number, fetched, slot, resume=None)
+            finally:
+                slot.release()
+        await self._lose(
+            first + self._max_pages, NoProgress(f"more than max_pages_per_table ({self._max_pages}) pages")
+        )
+
+    def _sorted_more(self, fetched: Fetched, first: bool) -> tuple[bool, bool]:
+        """Whether rows remain after this page of a sorted walk; and whether that is a probe (a short first page
+        without a total: the server may cap the page size, so the walk goes on at the size it got)."""
+        facts, count = fetched.facts, len(fetched.records)
+        if count == 0 or facts.last:
+            return False, False
+        if not self.paginator.addressable:
+            return facts.next is not None, False
+        offset = (self._inner - 1) * self.size
+        if facts.total_items is not None:
+            return facts.total_items > offset + count, False
+        if facts.total_pages is not None:
+            return facts.total_pages > self._inner, False
+        if facts.next is not None:
+            return True, False
+        if count < self.size and first:
+            self.size = count
+            return True, True
+        return count >= self.size, False
+
+    def _sorted_next(self, fetched: Fetched, last: Comparable | None) -> PageRequest:
+        """The request after a page of a sorted walk: from the page's last cursor value, or the next page inside
+        the same bound when that value would not move it."""
+        cursor = self.spec.cursor
+        assert cursor is not None
+        if last is not None:
+            bound = cursor.lower(last)
+            if self.since is None or cursor.param_value(bound) != cursor.param_value(self.since):
+                self.since, self._inner = bound, 1
+                return self._request(1)
+        self._inner += 1  # one tie value (or no cursor values): page inside the bound
+        if self.paginator.addressable:
+            return self._request(self._inner)
+        following = fetched.facts.next
+        assert following is not None  # `_sorted_more` said more follows
+        if following.url is None and self.paginator.sends_size():
+            return PageRequest(params=following.params + self._request(1).params)
+        return following
 
     def _maybe_capped(
         self,
@@ -237,12 +495,15 @@ class Walk:
 
     async def _fetch(self, number: int, request: PageRequest, slot: Slot, *, expect: int | None) -> Fetched | None:
         fetched = await self._pages.fetch(self, number, request, slot, expect=expect)
-        if fetched is not None:
-            try:
-                self.check_progress(number, fetched.records)
-            except NoProgress as exc:
-                self._pages.lose(self, number, slot, exc)
-                return None
+        if fetched is None:
+            self._lost = True
+            return None
+        try:
+            self.check_progress(number, fetched.records)
+        except NoProgress as exc:
+            self._lost = True
+            self._pages.lose(self, number, slot, exc)
+            return None
         return fetched
 
     def _plan(self, number: int, fetched: Fetched) -> _Plan:
@@ -290,7 +551,7 @@ class Walk:
         try:
             fetched = await self._fetch(number, self._request(number), slot, expect=expect)
             if fetched is not None:
-                self._pages.deliver(self, number, fetched, slot, resume=None)
+                self._deliver(number, fetched, slot, resume=None)
         finally:
             slot.release()
 
@@ -319,6 +580,7 @@ class Walk:
         return fetched
 
     async def _lose(self, number: int, error: Exception) -> None:
+        self._lost = True
         slot = await self._pages.reserve()
         self._pages.lose(self, number, slot, error)
 
@@ -339,6 +601,12 @@ class Walk:
             )
 
 
+def key_digest(values: tuple[Any, ...]) -> str:
+    """A stable digest of a primary key's values (saved in the state: the same in every process)."""
+    text = repr(tuple(_key(value) for value in values))
+    return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
+
+
 def _releasing(slot: Slot) -> Callable[[asyncio.Task[None]], None]:
     """A done callback that gives `slot` back (a no-op once the page was sent)."""
     return lambda _: slot.release()
@@ -347,6 +615,10 @@ def _releasing(slot: Slot) -> Callable[[asyncio.Task[None]], None]:
 def _key(value: Any) -> Any:
     """A key field's value as a fingerprint part (lists and objects by their text, so they hash)."""
     return repr(value) if isinstance(value, dict | list) else value
+
+
+_LOST = object()  # `_prove`: the page could not be fetched
+_DONE = object()  # `_prove`: the proven page is the pass's last
 
 
 @dataclasses.dataclass(frozen=True)

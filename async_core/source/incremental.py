@@ -1,9 +1,21 @@
 """Incremental sync: a cursor field, how its lower bound is sent, and the watermark's arithmetic. No I/O here.
 
-A pass fixes its lower bound when it starts (`since` = watermark - lookback), so page N means the same thing
-after a resume. The watermark only moves when a pass completes, to the largest cursor value of the pages written
-(the engine tracks it over the contiguous prefix of written pages), and never backwards. An inclusive API sends
-the boundary rows again at the next pass; upserts absorb them, and one pass per sync means it cannot loop.
+A pass fixes its lower bound when it starts (`since` = watermark - lookback). The watermark only moves when a pass
+completes, to the largest cursor value of the pages written (the engine tracks it over the contiguous prefix of
+written pages), and never backwards. An inclusive API sends the boundary rows again at the next pass; upserts
+absorb them, and one pass per sync means it cannot loop. An exclusive API (`exclusive=True`, `>`) is sent the
+bound one step of the parameter's resolution lower (a second for `%S` formats), so rows sharing the boundary value
+come back too.
+
+Data changes while it is read, so what a pass may claim depends on the API's order:
+- `sorted=True` (the API returns rows in ascending cursor order, and filters on the bound): the engine walks by
+  keyset. Each request sends the last written row's cursor value as the bound (page 1 again, or the first request
+  of a link or token walk); an updated row moves ahead of the walk, never behind it. A page that is one tie value
+  at the bound's resolution is paged inside (page 2 at the same bound, or the server's link). The state resumes
+  from the bound, never from a page number.
+- otherwise: the watermark never passes the pass's own start (the server's `Date` when the pass's first page was
+  served, less one second for its resolution; the local clock when there is no `Date`), so a row changed during
+  the pass is read again by the next one. Timestamp cursors only: a number cursor has no clock to compare with.
 """
 
 from __future__ import annotations
@@ -34,7 +46,9 @@ class Incremental:
     `lookback`: seconds (timestamps) or units (numbers) subtracted from the watermark, for APIs whose clocks or
     commits lag. `first_request_only`: send the bound on a walk's first request only (keyset APIs refuse it on
     the next ones). `epoch`: the unit of a timestamp cursor sent as a number ("s" or "ms"), declared, never
-    guessed; `format="%s"` writes the bound in epoch seconds, `"%ms"` in epoch milliseconds.
+    guessed; `format="%s"` writes the bound in epoch seconds, `"%ms"` in epoch milliseconds. `sorted`: the API
+    returns rows in ascending order of this cursor (and the bound filters them): the walk is a keyset walk (see
+    the module docstring). `exclusive`: the API's bound is strict (`>`).
     """
 
     field: str
@@ -44,6 +58,8 @@ class Incremental:
     lookback: float = 0.0
     first_request_only: bool = False
     epoch: str = "s"
+    sorted: bool = False
+    exclusive: bool = False
 
     def __post_init__(self) -> None:
         if self.kind not in ("timestamp", "number", "string"):
@@ -52,6 +68,11 @@ class Incremental:
             raise ValueError(f"cursor epoch {self.epoch!r}: expected one of {', '.join(EPOCH_UNITS)}")
         if not math.isfinite(self.lookback) or self.lookback < 0:
             raise ValueError(f"cursor lookback {self.lookback!r}: expected a finite number >= 0")
+        if self.exclusive and self.kind == "string":
+            raise ValueError(
+                f"cursor {self.field!r}: an exclusive bound on a string cursor cannot step back to re-read the rows "
+                "sharing the boundary value; use an inclusive parameter (`>=`)"
+            )
         object.__setattr__(self, "_path", compile_path(self.field))
 
     def value_of(self, record: Any) -> Comparable | None:
@@ -97,10 +118,10 @@ class Incremental:
             return None
 
     def since(self, watermark: Comparable) -> Comparable:
-        """The lower bound a pass sends: the watermark less the lookback."""
+        """The lower bound a pass sends: the watermark less the lookback (and one step, for an exclusive API)."""
         if isinstance(watermark, dt.datetime):
             try:
-                return watermark - dt.timedelta(seconds=self.lookback)
+                return self.lower(watermark - dt.timedelta(seconds=self.lookback))
             except OverflowError:  # the lookback reaches before year 1: from the beginning
                 return dt.datetime.min.replace(tzinfo=dt.UTC)
         if isinstance(watermark, int | float):
@@ -109,8 +130,29 @@ class Incremental:
                 if isinstance(watermark, int) and float(self.lookback).is_integer()
                 else self.lookback
             )
-            return watermark - lookback
+            return self.lower(watermark - lookback)
         return watermark
+
+    def lower(self, value: Comparable) -> Comparable:
+        """The bound that returns the rows at `value` and after: `value` itself for an inclusive API; for an
+        exclusive one, one step of the parameter's resolution below it (a timestamp is floored to the resolution
+        first: the parameter drops what is finer). A string cannot step back: it is sent as it is."""
+        if not self.exclusive:
+            return value
+        if isinstance(value, dt.datetime):
+            if "%f" in self.format:
+                return value - dt.timedelta(microseconds=1)
+            if self.format == "%ms":
+                return value.replace(microsecond=value.microsecond // 1000 * 1000) - dt.timedelta(milliseconds=1)
+            try:
+                return value.replace(microsecond=0) - dt.timedelta(seconds=1)
+            except OverflowError:
+                return dt.datetime.min.replace(tzinfo=dt.UTC)
+        if isinstance(value, int):
+            return value - 1
+        if isinstance(value, float):
+            return math.nextafter(value, -math.inf)
+        return value
 
     def param_value(self, since: Comparable) -> str:
         """The bound as the API reads it. A timestamp in `format` (UTC; "%s" is epoch seconds, computed here since

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from async_core import StdLog, run_sync
+from async_core.run.walk import key_digest
 from tests.devtools import pytest
 from tests.integration.servers import paged, rows, serve
 from tests.sinks import RecordingSink
@@ -73,15 +74,38 @@ def test_page_size_zero_fetches_the_collection_in_one_request() -> None:
 
 
 def test_resume_starts_at_the_checkpointed_page() -> None:
-    """A state whose open pass says next_page 4 (size 10) fetches pages 4..10 only."""
+    """A state whose open pass says next_page 4 (size 10), page 3 ending with row 30: page 3 is asked again to
+    prove it still ends there, then pages 4..10 only."""
+    opened = {
+        "started_at": "T0",
+        "since": None,
+        "size": 10,
+        "next_page": 4,
+        "resume": None,
+        "high": None,
+        "prev": {"params": [["_page", "3"], ["_limit", "10"]], "url": None},
+        "prev_key": key_digest((30,)),
+    }
+    state = {"version": 2, "tables": {"posts": {"lost_streak": 0, "watermark": None, "pass": opened}}}
+    with serve(paged(rows("posts", 100))) as (url, seen):
+        sink = RecordingSink()
+        sync(url, sink, state)
+    pages = sorted(int(path.split("_page=")[1].split("&")[0]) for path in seen.requests)
+    assert pages == list(range(3, 11))
+    assert sink.ids("posts") == list(range(31, 101))
+
+
+def test_a_resume_that_cannot_prove_its_page_starts_the_pass_over() -> None:
+    """An open pass saved without the key its last page ended with (an older state): page 4 of a collection that
+    may have changed is not trusted; the pass is read again from page 1."""
     opened = {"started_at": "T0", "since": None, "size": 10, "next_page": 4, "resume": None, "high": None}
     state = {"version": 2, "tables": {"posts": {"lost_streak": 0, "watermark": None, "pass": opened}}}
     with serve(paged(rows("posts", 100))) as (url, seen):
         sink = RecordingSink()
         sync(url, sink, state)
     pages = sorted(int(path.split("_page=")[1].split("&")[0]) for path in seen.requests)
-    assert pages == list(range(4, 11))
-    assert sink.ids("posts") == list(range(31, 101))
+    assert pages == list(range(1, 11))
+    assert sink.ids("posts") == list(range(1, 101))
 
 
 def test_the_sdk_is_called_from_the_calling_thread_only() -> None:

@@ -92,7 +92,8 @@ def test_a_throttled_answer_is_retried_and_nothing_is_lost(monkeypatch: Any) -> 
 
 def test_an_error_mid_walk_loses_the_page_and_the_next_sync_resumes_there(monkeypatch: Any) -> None:
     """A resolver's failure on page 2 is a lost page (HIGH), the pass stays open at page 2 with its cursor, and the
-    next sync walks on from there to the end."""
+    next sync asks for page 1 again (to prove it still ends with the same key), then walks on from page 2 to the
+    end."""
     name = declare(monkeypatch, ORDERS)
     with graphql_server(fault=Fault({2})) as server:
         first = RecordingSink()
@@ -107,7 +108,8 @@ def test_an_error_mid_walk_loses_the_page_and_the_next_sync_resumes_there(monkey
         again = sync(server.base_url, second, first.checkpoints()[-1], source=name)
     assert again.status == "succeeded", again.message
     assert second.ids("orders") == list(range(11, 31))
-    assert server.seen[2]["after"] == server.seen[1]["after"]  # page 2 asked again with the same cursor
+    assert server.seen[2]["after"] == server.seen[0]["after"]  # the proof: page 1 again
+    assert server.seen[3]["after"] == server.seen[1]["after"]  # page 2 asked again with the same cursor
 
 
 def test_a_response_rule_reads_the_errors_array_first(monkeypatch: Any) -> None:

@@ -331,7 +331,8 @@ def page_three_of_posts_404s() -> Any:
 
 def test_a_table_whose_page_always_fails_does_not_hold_back_the_others() -> None:
     """posts page 3 always 404: users completes its pass in both syncs; posts stays open at page 3, and the next
-    sync asks for page 3 again (and for users' page 1: its next pass)."""
+    sync asks for page 3 again, after page 2 to prove the collection did not shift (and for users' page 1: its
+    next pass)."""
     with serve(page_three_of_posts_404s()) as (url, seen):
         sink = RecordingSink()
         first = sync(url, sink, tables="users,posts")
@@ -342,7 +343,7 @@ def test_a_table_whose_page_always_fails_does_not_hold_back_the_others() -> None
     assert (first.status, second.status) == ("partial", "partial")
     assert open_pass(state, "users") is None
     assert next_page(state, "posts") == 3
-    assert sorted(rerun) == ["/posts?_page=3&_limit=25", "/users?_page=1&_limit=25"]
+    assert sorted(rerun) == ["/posts?_page=2&_limit=25", "/posts?_page=3&_limit=25", "/users?_page=1&_limit=25"]
     final = sink.checkpoints()[-1]
     assert (open_pass(final, "users"), next_page(final, "posts")) == (None, 3)
     assert entry(final, "posts")["lost_streak"] == 2
@@ -552,17 +553,15 @@ def test_a_second_sync_sends_the_watermark_and_fetches_only_newer_rows() -> None
     assert entry(state, "items")["watermark"] == "2026-01-01T00:00:30+00:00"
     assert rerun == ["/items?updated_since=2026-01-01T00:00:30Z&page=1&per_page=10"]
     assert [row["id"] for row in sink.rows("items")[written:]] == [30, 31, 32, 33, 34, 35]
-    assert entry(sink.checkpoints()[-1], "items") == {
-        "lost_streak": 0,
-        "watermark": "2026-01-01T00:00:35+00:00",
-        "pass": None,
-    }
+    final = entry(sink.checkpoints()[-1], "items")
+    assert final.pop("binding")["source"] == "test_api"
+    assert final == {"lost_streak": 0, "watermark": "2026-01-01T00:00:35+00:00", "pass": None}
 
 
 def test_the_watermark_does_not_pass_a_lost_page_and_the_resumed_pass_keeps_its_bound() -> None:
     """Page 2 of 3 fails in the first sync: the pass stays open with high = page 1's newest and no watermark;
-    the second sync asks for pages 2 and 3 only, with the same (absent) bound, and then the watermark is the
-    newest of all 30 rows."""
+    the second sync asks for page 1 (to prove it still ends with row 10) and pages 2 and 3, with the same
+    (absent) bound, and then the watermark is the newest of all 30 rows."""
     data = items(30)
     failing = {"2"}
     served = incremental_api(data)
@@ -588,12 +587,10 @@ def test_the_watermark_does_not_pass_a_lost_page_and_the_resumed_pass_keeps_its_
     opened = open_pass(state, "items")
     assert opened is not None
     assert (opened["next_page"], opened["since"], opened["high"]) == (2, None, "2026-01-01T00:00:10+00:00")
-    assert rerun == ["/items?page=2&per_page=10", "/items?page=3&per_page=10"]
-    assert entry(sink.checkpoints()[-1], "items") == {
-        "lost_streak": 0,
-        "watermark": "2026-01-01T00:00:30+00:00",
-        "pass": None,
-    }
+    assert rerun == ["/items?page=1&per_page=10", "/items?page=2&per_page=10", "/items?page=3&per_page=10"]
+    final = entry(sink.checkpoints()[-1], "items")
+    assert final.pop("binding")["source"] == "test_api"
+    assert final == {"lost_streak": 0, "watermark": "2026-01-01T00:00:30+00:00", "pass": None}
 
 
 def keyset_api(data: list[dict[str, Any]], fail_token: set[str]) -> Any:
@@ -616,7 +613,8 @@ def keyset_api(data: list[dict[str, Any]], fail_token: set[str]) -> Any:
 
 def test_a_cursor_walk_resumes_at_its_saved_token_without_the_bound() -> None:
     """first_request_only: the bound goes on the first request only; the walk lost at token 20 resumes there
-    (the saved request), and the pass completes with all 35 rows."""
+    after asking for its last written page (token 10) again, to prove it still ends with row 20; the pass
+    completes with all 35 rows."""
     data = items(35)
     failing = {"20"}
     cursor = Incremental(field="updatedAt", param="updated_since", first_request_only=True)
@@ -633,6 +631,6 @@ def test_a_cursor_walk_resumes_at_its_saved_token_without_the_bound() -> None:
     opened = open_pass(state, "items")
     assert opened is not None
     assert (opened["next_page"], opened["resume"]) == (3, {"params": [["cursor", "20"]], "url": None})
-    assert rerun == ["/items?cursor=20", "/items?cursor=30"]
+    assert rerun == ["/items?cursor=10", "/items?cursor=20", "/items?cursor=30"]
     assert sink.ids("items") == list(range(1, 36))
     assert entry(sink.checkpoints()[-1], "items")["watermark"] == "2026-01-01T00:00:35+00:00"
