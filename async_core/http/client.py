@@ -75,6 +75,7 @@ class Response:
     recovered_from: str | None = None  # the last error before success, when a retry was needed
     recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
     status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
+    size: int = 0  # the decoded body's bytes (what the page counts against the memory budget)
 
 
 class LazyLinks(Mapping[str, str]):
@@ -194,7 +195,14 @@ class ApiClient:
         self._origin = origin(base_url)
         self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._max_bytes = int(policy.max_response_mb * MIB)
+        # A body larger than the whole memory budget could never be held: refused while streaming, like one over
+        # max_response_mb, naming whichever bound is the smaller.
+        self._max_bytes = int(min(policy.max_response_mb, policy.memory_budget_mb) * MIB)
+        self._size_bound = (
+            f"max_response_mb ({policy.max_response_mb:g} MB)"
+            if policy.max_response_mb <= policy.memory_budget_mb
+            else f"the memory budget (memory_budget_mb, {policy.memory_budget_mb:g} MB)"
+        )
 
     async def fetch(
         self,
@@ -366,7 +374,9 @@ class ApiClient:
                         else decode_json(status, raw, parse_float=request.parse_float)
                     )
                     links = LazyLinks(response)
-                    return Response(body=body, headers=response.headers, url=url, links=links, status=status)
+                    return Response(
+                        body=body, headers=response.headers, url=url, links=links, status=status, size=len(raw)
+                    )
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:
@@ -416,13 +426,13 @@ class ApiClient:
         Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
         if response.content_length is not None and response.content_length > limit:
-            raise too_large(response.status, self._policy.max_response_mb)
+            raise too_large(response.status, self._size_bound)
         body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
         try:
             async for chunk in response.content.iter_any():
                 body.feed(chunk)
         except BodyTooLarge:
-            raise too_large(response.status, self._policy.max_response_mb) from None
+            raise too_large(response.status, self._size_bound) from None
         return body.finish()
 
 
