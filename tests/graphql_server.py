@@ -5,7 +5,7 @@
     with graphql_server(orders=sample(30)) as server:
         ... POST server.url {"query": ..., "variables": {"first": 10, "after": ...}}
 
-The schema: `orders(first, after, updatedSince)`, a relay connection (`edges { cursor node }`, `pageInfo
+The schema: `orders(first, after, updatedSince)`, a relay connection (`edges { cursor node }`, `nodes`, `pageInfo
 { hasNextPage endCursor }`) over orders sorted by (updatedAt, id), each with a nested list `lineItems`. Faults are
 GraphQL errors in the answer's `errors` array on a 200, as real servers send them: `fail_at` makes the Nth
 `orders` request (from 1) fail (`code` in `extensions`, e.g. "THROTTLED"; None: a resolver's plain exception).
@@ -64,6 +64,7 @@ class PageInfo:
 @strawberry.type
 class OrderConnection:
     edges: list[OrderEdge]
+    nodes: list[Order]  # the edges' nodes (GitHub's and Shopify's shortcut)
     page_info: PageInfo
 
 
@@ -122,7 +123,9 @@ def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str,
             ]
             more = start + first < len(rows)
             return OrderConnection(
-                edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+                edges=edges,
+                nodes=[edge.node for edge in edges],
+                page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
             )
 
     return strawberry.Schema(query=Query)
