@@ -72,6 +72,7 @@ class OrderConnection:
 class Fault:
     fail_at: set[int] = dataclasses.field(default_factory=set)  # which `orders` requests fail (from 1)
     code: str | None = None  # extensions.code of the error; None: a plain exception in the resolver
+    delay: float = 0.0  # seconds each `orders` request takes (a slow API: a sync long enough to be killed)
 
 
 @dataclasses.dataclass
@@ -95,9 +96,11 @@ def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str,
     @strawberry.type
     class Query:
         @strawberry.field
-        def orders(
+        async def orders(
             self, first: int = 10, after: str | None = None, updated_since: str | None = None
         ) -> OrderConnection:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
             seen.append({"first": first, "after": after, "updatedSince": updated_since})
             if len(seen) in fault.fail_at:
                 if fault.code is None:
