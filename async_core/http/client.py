@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -75,6 +75,46 @@ class Response:
     recovered_from: str | None = None  # the last error before success, when a retry was needed
     recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
     status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
+    size: int = 0  # the decoded body's bytes (what the page counts against the memory budget)
+
+
+class LazyLinks(Mapping[str, str]):
+    """The Link header's targets by rel, absolute, parsed on first use: most paginators never read them (aiohttp's
+    `links` parses the header on every access; at a few hundred requests a second that was a tenth of the loop's
+    CPU). Holds the response, whose body was streamed (`_read_body`), not kept, until then."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response: aiohttp.ClientResponse | None = response
+        self._links: dict[str, str] = {}
+
+    def _parsed(self) -> dict[str, str]:
+        if self._response is not None:
+            links = self._response.links
+            self._links = {str(rel): str(link.get("url")) for rel, link in links.items() if rel}
+            self._response = None
+        return self._links
+
+    def __getitem__(self, rel: str) -> str:
+        return self._parsed()[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __repr__(self) -> str:
+        return repr(self._parsed())
+
+
+def home_prefix(base_url: str) -> str | None:
+    """`scheme://authority` of `base_url`, as written: a URL that starts with it and then `/`, `?`, `#` or ends is
+    on the home origin with no user info of its own (the authority ends there). None when base_url has user info
+    (every URL then takes the full check, which refuses it)."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc or not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -159,8 +199,16 @@ class ApiClient:
             rng=self._random,
         )
         self._origin = origin(base_url)
+        self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._max_bytes = int(policy.max_response_mb * MIB)
+        # A body larger than the whole memory budget could never be held: refused while streaming, like one over
+        # max_response_mb, naming whichever bound is the smaller.
+        self._max_bytes = int(min(policy.max_response_mb, policy.memory_budget_mb) * MIB)
+        self._size_bound = (
+            f"max_response_mb ({policy.max_response_mb:g} MB)"
+            if policy.max_response_mb <= policy.memory_budget_mb
+            else f"the memory budget (memory_budget_mb, {policy.memory_budget_mb:g} MB)"
+        )
 
     async def fetch(
         self,
@@ -240,6 +288,8 @@ class ApiClient:
             attempts += 1
             if retries:
                 self._metrics.retries_succeeded += 1
+            if last_error is None and attempts == response.attempts:
+                return response  # the first attempt answered: nothing to add (the common case, per page)
             recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
             rule = last_error.rule if last_error else None
             return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
@@ -351,8 +401,10 @@ class ApiClient:
                         if status in judged
                         else decode_json(status, raw, parse_float=request.parse_float)
                     )
-                    links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
-                    return Response(body=body, headers=response.headers, url=url, links=links, status=status)
+                    links = LazyLinks(response)
+                    return Response(
+                        body=body, headers=response.headers, url=url, links=links, status=status, size=len(raw)
+                    )
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:
@@ -370,6 +422,9 @@ class ApiClient:
     ) -> Mapping[str, str] | None:
         """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
         A URL with user info is refused wherever it points: it would carry a credential of its own."""
+        prefix = self._home_prefix if home is None else None
+        if prefix is not None and url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("/", "?", "#", ""):
+            return credentials or None  # the home authority, as base_url spells it: no parse needed (hot path)
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
@@ -399,13 +454,13 @@ class ApiClient:
         Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
         if response.content_length is not None and response.content_length > limit:
-            raise too_large(response.status, self._policy.max_response_mb)
+            raise too_large(response.status, self._size_bound)
         body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
         try:
             async for chunk in response.content.iter_any():
                 body.feed(chunk)
         except BodyTooLarge:
-            raise too_large(response.status, self._policy.max_response_mb) from None
+            raise too_large(response.status, self._size_bound) from None
         return body.finish()
 
 

@@ -427,7 +427,9 @@ class Engine:
                     raise
                 renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
-        fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, asked_at))
+        fetched = dataclasses.replace(
+            parsed[-1], request=request, served_at=served_at(response.headers, asked_at), size=response.size
+        )
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -451,7 +453,7 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        rows, nested, rejected, skipped, high = self._transform(walk, number, fetched.records)
         resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
@@ -465,6 +467,8 @@ class Engine:
                 request=request,
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
+                size=fetched.size,
+                nested=nested,
             )
         )
         context = where(walk)
@@ -525,11 +529,15 @@ class Engine:
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
-        """The page's rows, its rejected records (to `sync_errors`), the records its rules skipped, its high mark."""
+    ) -> tuple[
+        list[dict[str, Any]], list[tuple[str, dict[str, Any]]], list[ErrorRecord], list[ErrorRecord], Comparable | None
+    ]:
+        """The page's rows, its nested lists' rows (table, row), its rejected records (to `sync_errors`), the records
+        its rules skipped, its high mark. A record whose nested list fails is rejected whole."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
-        transform, parent = spec.transform, walk.parent
+        transform, parent, lists = spec.transform, walk.parent, spec.lists
+        nested: list[tuple[str, dict[str, Any]]] = []
         rules = self._source.rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
@@ -542,7 +550,10 @@ class Engine:
             try:
                 rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
-                    rows.append(transform(record, processed_at, parent))
+                    row = transform(record, processed_at, parent)
+                    if lists:  # every item first: a failing one rejects the record, and no item of it lands
+                        nested += [(b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
+                    rows.append(row)
                     continue
                 error = record_ruled(
                     rule.action,
@@ -569,7 +580,7 @@ class Engine:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
             self._unread.page(spec, records, read)
-        return rows, rejected, skipped, high
+        return rows, nested, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:

@@ -268,7 +268,7 @@ class ThreadedApiClient:
     def _read_body(self, response: Response) -> bytes:
         """The body, refused as soon as it is larger than `max_response_mb`."""
         limit = self._max_bytes
-        refused = too_large(response.status_code, self._settings.max_response_mb)
+        refused = too_large(response.status_code, f"max_response_mb ({self._settings.max_response_mb:g} MB)")
         length = response.headers.get("Content-Length", "")
         if length.strip().isdigit():
             if int(length) > limit:
