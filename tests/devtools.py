@@ -27,3 +27,9 @@ def api_playground_rate_limiter() -> ModuleType:
 def werkzeug_serving() -> ModuleType:
     """`werkzeug.serving` (comes with flask, which the playground needs), for `make_server`."""
     return importlib.import_module("werkzeug.serving")
+
+
+def module(name: str) -> ModuleType:
+    """A dev-only module by name: the test servers' authlib and flask (tests/oauth2_server.py), strawberry and
+    graphql (tests/graphql_server.py)."""
+    return importlib.import_module(name)

@@ -389,7 +389,9 @@ class Engine:
                     raise
                 renewed = True
                 auth.expire(signed)  # the auth's own headers (not merged with `headers=`): log in again, once
-        fetched = dataclasses.replace(parsed[-1], request=request, served_at=served_at(response.headers, asked_at))
+        fetched = dataclasses.replace(
+            parsed[-1], request=request, served_at=served_at(response.headers, asked_at), size=response.size
+        )
         if walk.owner == spec.name:  # not a parent's page read to list a child table's parents
             table = self._metrics.table(spec.name)
             table.pages += 1
@@ -427,6 +429,7 @@ class Engine:
                 request=request,
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
+                size=fetched.size,
                 ops=ops,
             )
         )
