@@ -340,3 +340,50 @@ def test_the_threshold_line_names_the_most_common_cause_with_consistent_counts(m
         "the most common: field 'id' should be INT, got str: 160 of 160 errors"
     )
     assert result.summary["error_summary"]["total_errors"] == 160
+
+
+# -- README: a parent selected with its child is listed once per sync
+
+
+def customers_and_orders(count: int) -> Any:
+    customers = paged([{"id": i} for i in range(1, count + 1)])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/customers":
+            response: web.StreamResponse = await customers(request)
+            return response
+        customer = int(request.path.split("/")[2])
+        return web.json_response([{"id": customer * 10 + n} for n in (1, 2)])
+
+    return handler
+
+
+def test_a_parent_selected_with_its_child_is_listed_once_per_sync(monkeypatch: Any) -> None:
+    """customers (3 pages) and orders selected together: /customers was asked for 6 times (its own pass, then the
+    child's listing); now 3, the child's parents taken from the parent's own pass. Every row lands as before."""
+    customers = TableSpec(name="customers", path="/customers", columns=(ID,), paginator=JsonServer())
+    orders = TableSpec(
+        name="orders",
+        path="/customers/{customer_id}/orders",
+        columns=(Column("customer_id", "id", "INT", from_parent=True), ID),
+        primary_key=("customer_id", "id"),
+        parent=Parent("customers"),
+    )
+    declare(monkeypatch, customers, orders)
+    with serve(customers_and_orders(25)) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink, tables="customers,orders", page_size="10")
+    assert result.status == "succeeded", result.message
+    assert sink.ids("customers") == list(range(1, 26))
+    assert sorted((r["customer_id"], r["id"]) for r in sink.rows("orders")) == [
+        (c, c * 10 + n) for c in range(1, 26) for n in (1, 2)
+    ]
+    listing = [path for path in seen.requests if path.startswith("/customers?")]
+    assert sorted(listing) == [
+        "/customers?_page=1&_limit=10",
+        "/customers?_page=2&_limit=10",
+        "/customers?_page=3&_limit=10",
+    ]
+    with serve(customers_and_orders(25)) as (url, seen):
+        sync(url, RecordingSink(), tables="orders", page_size="10")  # the child alone still lists its parents
+    assert len([path for path in seen.requests if path.startswith("/customers?")]) == 3
