@@ -7,6 +7,7 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
 from async_core.source.defaults import TableDefaults, TablePolicy
+from async_core.source.deletes import Reconcile, Tombstone
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import NestedList
@@ -47,6 +48,7 @@ __all__ = [
     "Paginator",
     "Parent",
     "Policy",
+    "Reconcile",
     "RecordAction",
     "RecordRule",
     "Relay",
@@ -59,4 +61,5 @@ __all__ = [
     "TableDefaults",
     "TablePolicy",
     "TableSpec",
+    "Tombstone",
 ]
