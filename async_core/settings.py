@@ -65,6 +65,7 @@ class Settings:
     max_wait_seconds: float = 300.0  # longest server-asked wait (or outage) a table sits through
     requests_per_second: float = 0.0  # 0 = no proactive limit
     max_response_mb: float = 50.0
+    memory_budget_mb: float = 48.0  # decoded MB of pages in flight, queued and held by the SDK until a checkpoint
     checkpoint_every_rows: int = 5000  # each checkpoint costs the SDK a flush (~0.2 s under fivetran debug)
     max_pages_per_table: int = 100_000  # a walk that goes further stops with an error: no paging without bound
     lost_page_syncs: int = 3  # a page lost in this many consecutive syncs fails the sync (someone must look)
@@ -246,8 +247,13 @@ _PLAYGROUND_HOME = (
     "the playground's own options: set by code (Settings({name}=...), run_sync(settings=...)) or the `playground` CLI"
 )
 POLICY_FIELDS = tuple(field.name for field in dataclasses.fields(Policy))
+NEW_POLICY_FIELDS = frozenset({"memory_budget_mb"})  # never configuration keys: nothing to move, nothing honoured
 MOVED_KEYS: dict[str, MovedKey] = {
-    **{name: MovedKey(_policy_parser(name), _POLICY_HOME.format(name=name)) for name in POLICY_FIELDS},
+    **{
+        name: MovedKey(_policy_parser(name), _POLICY_HOME.format(name=name))
+        for name in POLICY_FIELDS
+        if name not in NEW_POLICY_FIELDS
+    },
     "playground_faults": MovedKey(_profile, _PLAYGROUND_HOME.format(name="playground_faults")),
     "playground_scale": MovedKey(_integer(1, 1000), _PLAYGROUND_HOME.format(name="playground_scale")),
     "playground_latency_ms": MovedKey(_integer(0, 60_000), _PLAYGROUND_HOME.format(name="playground_latency_ms")),

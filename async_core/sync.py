@@ -117,6 +117,7 @@ def run_sync(
         capacity=2 * settings.max_workers + 8,
         checkpoint_every_rows=settings.checkpoint_every_rows,
         lost_page_syncs=settings.lost_page_syncs,
+        memory_budget=int(settings.memory_budget_mb * 1024 * 1024),
     )
     log.info(
         f"sync {sync_id}: source {settings.source}, tables {', '.join(settings.tables)}; "

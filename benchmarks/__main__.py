@@ -138,7 +138,9 @@ def parse_all(argv: list[str]) -> Parsed:
 
 def main_box(options: Options, box: BoxOptions, enforce: bool) -> int:
     """`--scenario box`: the production box alone, written to <name>.json and <name>.md."""
-    result = BoxScenario(box, lambda line: print(line, file=sys.stderr, flush=True)).run()
+    progress = options.results_dir / f"{options.name}.partial.json"
+    result = BoxScenario(box, lambda line: print(line, file=sys.stderr, flush=True), progress).run()
+    progress.unlink(missing_ok=True)
     results = {
         "name": options.name,
         "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),

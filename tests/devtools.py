@@ -11,6 +11,8 @@ from types import ModuleType
 
 pytest: ModuleType = importlib.import_module("pytest")
 duckdb: ModuleType = importlib.import_module("duckdb")
+hypothesis: ModuleType = importlib.import_module("hypothesis")  # its wheel has no top_level.txt either
+strategies: ModuleType = importlib.import_module("hypothesis.strategies")
 
 
 def api_playground() -> ModuleType:
@@ -27,3 +29,9 @@ def api_playground_rate_limiter() -> ModuleType:
 def werkzeug_serving() -> ModuleType:
     """`werkzeug.serving` (comes with flask, which the playground needs), for `make_server`."""
     return importlib.import_module("werkzeug.serving")
+
+
+def module(name: str) -> ModuleType:
+    """A dev-only module by name: the test servers' authlib and flask (tests/oauth2_server.py), strawberry and
+    graphql (tests/graphql_server.py)."""
+    return importlib.import_module(name)

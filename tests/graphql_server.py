@@ -1,3 +1,5 @@
+# mypy: disable-error-code="valid-type,misc,call-arg"
+# (strawberry is imported by name, tests/devtools.py says why: its decorated types are opaque to mypy here)
 """A real GraphQL server, strawberry-graphql's aiohttp view, served in-process on 127.0.0.1 for tests.
 
     with graphql_server(orders=sample(30)) as server:
@@ -20,12 +22,15 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-import strawberry
 from aiohttp import web
-from graphql import GraphQLError
-from strawberry.aiohttp.views import GraphQLView
 
+from tests import devtools
 from tests.oauth2_server import Tokens
+
+# Dev-only packages, imported by name (tests/devtools.py says why).
+strawberry = devtools.module("strawberry")
+GraphQLView = devtools.module("strawberry.aiohttp.views").GraphQLView
+GraphQLError = devtools.module("graphql").GraphQLError
 
 HOST = "127.0.0.1"
 
@@ -85,7 +90,7 @@ def _index(cursor: str) -> int:
     return int(base64.b64decode(cursor).decode().split(":")[1])
 
 
-def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str, Any]]) -> strawberry.Schema:
+def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str, Any]]) -> Any:
     @strawberry.type
     class Query:
         @strawberry.field

@@ -1,3 +1,5 @@
+# mypy: disable-error-code="valid-type,misc,name-defined"
+# (authlib is imported by name, tests/devtools.py says why: its classes are untyped bases here)
 """A real OAuth2 authorization server, authlib's Flask integration, served in-process on 127.0.0.1 for tests.
 
     with oauth2_server(lifetime=2) as server:
@@ -20,11 +22,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from authlib.integrations.flask_oauth2 import AuthorizationServer, ResourceProtector
-from authlib.oauth2.rfc6749 import ClientMixin, TokenMixin, grants
-from authlib.oauth2.rfc6750 import BearerTokenValidator
-from flask import Flask, jsonify, request
-from werkzeug.serving import make_server
+from tests import devtools
+
+# Dev-only packages, imported by name (tests/devtools.py says why).
+_flask_oauth2 = devtools.module("authlib.integrations.flask_oauth2")
+_rfc6749 = devtools.module("authlib.oauth2.rfc6749")
+_flask = devtools.module("flask")
+AuthorizationServer, ResourceProtector = _flask_oauth2.AuthorizationServer, _flask_oauth2.ResourceProtector
+ClientMixin, TokenMixin, grants = _rfc6749.ClientMixin, _rfc6749.TokenMixin, _rfc6749.grants
+BearerTokenValidator = devtools.module("authlib.oauth2.rfc6750").BearerTokenValidator
+Flask, jsonify, request = _flask.Flask, _flask.jsonify, _flask.request
 
 HOST = "127.0.0.1"
 CLIENT_ID = "test-client"
@@ -32,7 +39,7 @@ CLIENT_SECRET = "s3cret-client-value"  # a test fixture
 
 
 @dataclasses.dataclass
-class Client(ClientMixin):  # type: ignore[misc]
+class Client(ClientMixin):
     client_id: str
     client_secret: str
 
@@ -62,7 +69,7 @@ class Client(ClientMixin):  # type: ignore[misc]
 
 
 @dataclasses.dataclass
-class Token(TokenMixin):  # type: ignore[misc]
+class Token(TokenMixin):
     access_token: str
     refresh_token: str | None
     expires_in: int
@@ -118,7 +125,7 @@ class Tokens:
         return True
 
 
-class _Validator(BearerTokenValidator):  # type: ignore[misc]
+class _Validator(BearerTokenValidator):
     def __init__(self, tokens: Tokens) -> None:
         super().__init__()
         self._tokens = tokens
@@ -154,7 +161,7 @@ class OAuth2Server:
             return [t.refresh_token for t in self.tokens.issued if t.refresh_token and not t.revoked]
 
 
-def make_app(tokens: Tokens, orders: list[dict[str, Any]], *, lifetime: int) -> Flask:
+def make_app(tokens: Tokens, orders: list[dict[str, Any]], *, lifetime: int) -> Any:
     app = Flask("oauth2_test_server")
     app.config["OAUTH2_TOKEN_EXPIRES_IN"] = {"client_credentials": lifetime, "refresh_token": lifetime}
     app.config["OAUTH2_REFRESH_TOKEN_GENERATOR"] = True
@@ -174,10 +181,10 @@ def make_app(tokens: Tokens, orders: list[dict[str, Any]], *, lifetime: int) -> 
 
     server = AuthorizationServer(app, query_client=clients.get, save_token=save_token)
 
-    class ClientCredentials(grants.ClientCredentialsGrant):  # type: ignore[misc]
+    class ClientCredentials(grants.ClientCredentialsGrant):
         TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
 
-    class RefreshToken(grants.RefreshTokenGrant):  # type: ignore[misc]
+    class RefreshToken(grants.RefreshTokenGrant):
         TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
         INCLUDE_NEW_REFRESH_TOKEN = True  # rotation
 
@@ -231,7 +238,7 @@ def oauth2_server(*, lifetime: int = 3600, orders: list[dict[str, Any]] | None =
     tokens = Tokens()
     data = orders if orders is not None else sample_orders(25)
     app = make_app(tokens, data, lifetime=lifetime)
-    server = make_server(HOST, 0, app, threaded=True)
+    server = devtools.werkzeug_serving().make_server(HOST, 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

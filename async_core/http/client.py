@@ -23,7 +23,7 @@ import asyncio
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
@@ -37,10 +37,10 @@ from async_core.errors import (
     FetchError,
     ForeignOriginError,
     RetryableError,
-    WaitTooLongError,
 )
 from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
+from async_core.http.decision import GiveUp, RetryDecision, RetryRules
 from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
 from async_core.http.limit import ConcurrencyLimit
 from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
@@ -57,7 +57,7 @@ from async_core.http.responses import (
     redirect_target,
     too_large,
 )
-from async_core.http.retry import Backoff, RetryBudget, server_delay
+from async_core.http.retry import Backoff, RetryBudget
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
 
 MIB = 1024 * 1024
@@ -75,6 +75,46 @@ class Response:
     recovered_from: str | None = None  # the last error before success, when a retry was needed
     recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
     status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
+    size: int = 0  # the decoded body's bytes (what the page counts against the memory budget)
+
+
+class LazyLinks(Mapping[str, str]):
+    """The Link header's targets by rel, absolute, parsed on first use: most paginators never read them (aiohttp's
+    `links` parses the header on every access; at a few hundred requests a second that was a tenth of the loop's
+    CPU). Holds the response, whose body was streamed (`_read_body`), not kept, until then."""
+
+    def __init__(self, response: aiohttp.ClientResponse) -> None:
+        self._response: aiohttp.ClientResponse | None = response
+        self._links: dict[str, str] = {}
+
+    def _parsed(self) -> dict[str, str]:
+        if self._response is not None:
+            links = self._response.links
+            self._links = {str(rel): str(link.get("url")) for rel, link in links.items() if rel}
+            self._response = None
+        return self._links
+
+    def __getitem__(self, rel: str) -> str:
+        return self._parsed()[rel]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._parsed())
+
+    def __len__(self) -> int:
+        return len(self._parsed())
+
+    def __repr__(self) -> str:
+        return repr(self._parsed())
+
+
+def home_prefix(base_url: str) -> str | None:
+    """`scheme://authority` of `base_url`, as written: a URL that starts with it and then `/`, `?`, `#` or ends is
+    on the home origin with no user info of its own (the authority ends there). None when base_url has user info
+    (every URL then takes the full check, which refuses it)."""
+    parts = urlsplit(base_url)
+    if "@" in parts.netloc or not parts.scheme or not parts.netloc:
+        return None
+    return f"{parts.scheme}://{parts.netloc}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -151,16 +191,18 @@ class ApiClient:
             else None
         )
         self.budget = RetryBudget(percent=policy.retry_budget_percent)
-        self._backoff = Backoff(
-            policy.retry_strategy,
-            policy.retry_jitter,
-            base_delay=policy.base_delay,
-            max_delay=policy.max_delay,
-            rng=self._random,
-        )
+        self._rules = retry_rules(policy, self._random)
         self._origin = origin(base_url)
+        self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
-        self._max_bytes = int(policy.max_response_mb * MIB)
+        # A body larger than the whole memory budget could never be held: refused while streaming, like one over
+        # max_response_mb, naming whichever bound is the smaller.
+        self._max_bytes = int(min(policy.max_response_mb, policy.memory_budget_mb) * MIB)
+        self._size_bound = (
+            f"max_response_mb ({policy.max_response_mb:g} MB)"
+            if policy.max_response_mb <= policy.memory_budget_mb
+            else f"the memory budget (memory_budget_mb, {policy.memory_budget_mb:g} MB)"
+        )
 
     async def fetch(
         self,
@@ -183,14 +225,8 @@ class ApiClient:
         """
         if isinstance(request, str):
             request = Request(request)
-        policy = self._policy
         self.budget.note_request()
-        attempts = 0
-        retries = 0
-        previous_delay: float | None = None
-        breaker_waited = 0.0
-        deferred = 0.0
-        last_error: FetchError | None = None
+        decision = RetryDecision(self._rules, spend=self.budget.try_spend)  # what to do next: `http/decision.py`
         while True:
             try:
                 response = await self._attempt(request, judged)
@@ -198,51 +234,37 @@ class ApiClient:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
-                if breaker_waited + exc.retry_in > policy.max_wait_seconds:
-                    raise WaitTooLongError(
-                        f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
-                        f"({policy.max_wait_seconds:g} s)"
-                    ) from exc
-                breaker_waited += exc.retry_in
-                await self._sleep(exc.retry_in)
+                await self._sleep(decision.refused(exc).seconds)
                 continue
             except RetryableError as exc:
-                attempts += 1
-                exc.attempts = attempts
-                last_error = exc
+                action = decision.failed(exc)
                 if exc.wait_hint is not None:
-                    if exc.wait_hint > policy.max_wait_seconds:
-                        raise WaitTooLongError(
-                            f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
-                            f"({policy.max_wait_seconds:g} s)"
-                        ) from exc
                     self.gate.pause_for(exc.wait_hint)
-                if retries >= policy.max_retries:
-                    raise
-                delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
-                if not self.budget.try_spend():
-                    delay = max(delay, self._random.uniform(policy.max_delay / 2, policy.max_delay))
-                    if deferred + delay > policy.max_wait_seconds:
+                if isinstance(action, GiveUp):
+                    if action.budget_spent:
                         self._metrics.budget_refusals += 1
-                        raise
-                    deferred += delay
+                    raise
+                if action.deferred:
                     self.budget.spend_deferred()
                     self.limit.overload()
                     self._metrics.retries_deferred += 1
-                previous_delay = delay
-                retries += 1
                 self._metrics.retries += 1
-                await self._sleep(delay)
+                await self._sleep(action.seconds)
                 continue
             except FetchError as exc:
-                exc.attempts = attempts + 1
+                decision.fatal(exc)
                 raise
-            attempts += 1
-            if retries:
+            outcome = decision.succeeded()
+            if outcome.retried:
                 self._metrics.retries_succeeded += 1
-            recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            rule = last_error.rule if last_error else None
-            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
+            if outcome.recovered_from is None and outcome.attempts == response.attempts:
+                return response  # the first attempt answered: nothing to add (the common case, per page)
+            return dataclasses.replace(
+                response,
+                attempts=outcome.attempts,
+                recovered_from=outcome.recovered_from,
+                recovered_rule=outcome.recovered_rule,
+            )
 
     async def _attempt(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """One attempt. Inside a slot of the concurrency limit, in this order: the shared wait gate, the server's
@@ -351,8 +373,10 @@ class ApiClient:
                         if status in judged
                         else decode_json(status, raw, parse_float=request.parse_float)
                     )
-                    links = {rel: str(link.get("url")) for rel, link in response.links.items() if rel}
-                    return Response(body=body, headers=response.headers, url=url, links=links, status=status)
+                    links = LazyLinks(response)
+                    return Response(
+                        body=body, headers=response.headers, url=url, links=links, status=status, size=len(raw)
+                    )
             except aiohttp.ClientPayloadError as exc:
                 raise RetryableError(f"response body cut short: {exc}") from exc
             except aiohttp.ClientConnectionError as exc:
@@ -370,6 +394,9 @@ class ApiClient:
     ) -> Mapping[str, str] | None:
         """The request's credentials when `url` is on the home origin; none on an allowed host; refused elsewhere.
         A URL with user info is refused wherever it points: it would carry a credential of its own."""
+        prefix = self._home_prefix if home is None else None
+        if prefix is not None and url.startswith(prefix) and url[len(prefix) : len(prefix) + 1] in ("/", "?", "#", ""):
+            return credentials or None  # the home authority, as base_url spells it: no parse needed (hot path)
         parts = urlsplit(url)
         if parts.username is not None or parts.password is not None:
             raise ForeignOriginError("refused a URL with user info (user:password@): credentials come from the source")
@@ -399,13 +426,13 @@ class ApiClient:
         Content-Length over the limit before reading, a decoded size over it while streaming."""
         limit = self._max_bytes
         if response.content_length is not None and response.content_length > limit:
-            raise too_large(response.status, self._policy.max_response_mb)
+            raise too_large(response.status, self._size_bound)
         body = BoundedBody(response.headers.get(hdrs.CONTENT_ENCODING), limit=limit)
         try:
             async for chunk in response.content.iter_any():
                 body.feed(chunk)
         except BodyTooLarge:
-            raise too_large(response.status, self._policy.max_response_mb) from None
+            raise too_large(response.status, self._size_bound) from None
         return body.finish()
 
 
@@ -425,6 +452,20 @@ def without_params(url: str, names: Collection[str]) -> str:
     if not any(k in names for k, _ in pairs):
         return url
     return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in pairs if k not in names])))
+
+
+def retry_rules(policy: HttpPolicy, rng: random.Random) -> RetryRules:
+    """The retry decision's rules from a client's policy (the async client's and the threaded baseline's)."""
+    backoff = Backoff(
+        policy.retry_strategy, policy.retry_jitter, base_delay=policy.base_delay, max_delay=policy.max_delay, rng=rng
+    )
+    return RetryRules(
+        backoff=backoff,
+        max_retries=policy.max_retries,
+        max_delay=policy.max_delay,
+        max_wait_seconds=policy.max_wait_seconds,
+        rng=rng,
+    )
 
 
 class Settleable(Protocol):

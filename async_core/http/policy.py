@@ -29,6 +29,7 @@ class HttpPolicy:
     retry_budget_percent: float = 20.0
     max_wait_seconds: float = 300.0  # the longest server-asked wait, breaker outage or deferral a request sits through
     max_response_mb: float = 50.0
+    memory_budget_mb: float = 48.0  # the sync's memory budget: a single response larger than it is refused too
     enable_circuit_breaker: bool = True
     failure_threshold: int = 5
     recovery_timeout: float = 30.0

@@ -92,8 +92,9 @@ def api_error_code(raw: bytes) -> str | None:
     return None
 
 
-def too_large(status: int, max_response_mb: float) -> FatalError:
-    return FatalError(f"response larger than max_response_mb ({max_response_mb:g} MB)", status=status)
+def too_large(status: int, bound: str) -> FatalError:
+    """`bound`: what it is larger than, in words ("max_response_mb (50 MB)")."""
+    return FatalError(f"response larger than {bound}", status=status)
 
 
 def decode_json(status: int, body: bytes, *, parse_float: Callable[[str], float] | None = None) -> Any:

@@ -7,6 +7,12 @@ the fetching instead of growing memory, and the loop never blocks on the SDK.
 
 Because one thread does both the upserts and the checkpoints, in the order the pages arrive, a checkpoint's
 state never covers a row the SDK has not been given.
+
+Slots bound pages, not bytes: the memory budget (`memory_budget_mb`) bounds the bytes. Each page counts by its
+decoded size from the moment it is fetched (in flight, at the average page's size until it is known), queued, and
+written but held by the SDK, which keeps the rows it was given until the next checkpoint. A page is not fetched
+while the budget is spent; a checkpoint is taken when the rows held reach half the budget (and at least every
+CHECKPOINT_INTERVAL_SECONDS), which frees them. A response larger than the whole budget is refused by the client.
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ import datetime as dt
 import json
 import queue
 import threading
+import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
@@ -28,6 +35,13 @@ from async_core.run.state import SyncState
 from async_core.source.incremental import Comparable
 from async_core.source.pagination import PageRequest
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
+
+# The memory budget's default: 48 MB of decoded JSON, which Python holds as 5 to 10 times that in objects (250 to
+# 500 MB), within a deployed connection's 1 GB with room for the interpreter, the SDK and a checkpoint's flush.
+DEFAULT_MEMORY_BUDGET = 48 * 1024 * 1024
+# A checkpoint at least this often while rows are held (the platform's guidance: about every 10 minutes of work,
+# not more than about once a minute), whatever the row count and the memory held.
+CHECKPOINT_INTERVAL_SECONDS = 300.0
 
 
 class Sink(Protocol):
@@ -58,6 +72,8 @@ class Rows:
     request: PageRequest | None = None
     last_key: str | None = None
     served_at: dt.datetime | None = None
+    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
+    size: int = 0  # the page's decoded body, in bytes: what it counts against the memory budget until a checkpoint
 
 
 @dataclasses.dataclass(frozen=True)
@@ -169,6 +185,7 @@ class Slot:
         if self._done:
             raise RuntimeError("a slot carries one page")
         self._done = True
+        self._bridge.charge(message.size if isinstance(message, Rows) else 0)
         self._bridge.put(message, frees_slot=True)
 
     def release(self) -> None:
@@ -191,6 +208,8 @@ class Bridge:
         capacity: int,
         checkpoint_every_rows: int,
         lost_page_syncs: int = 3,
+        memory_budget: int = DEFAULT_MEMORY_BUDGET,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._sink = sink
         self.state = state
@@ -218,6 +237,19 @@ class Bridge:
         self._rows_since_checkpoint = 0
         self._error_ids = 0
         self.checkpoints = 0
+        # The memory budget, in decoded bytes (see the module docstring): pages in flight (at the
+        # running average of a page's size), queued, and written but held by the SDK until the next checkpoint.
+        # Counted as slots are: `_charged` and `_sent` by the loop, `_released` and `_held` by the SDK thread.
+        self.memory_budget = memory_budget
+        self._held_share = memory_budget // 2  # rows held past this take a checkpoint (the SDK frees them)
+        self._charged = 0  # decoded bytes of the pages sent
+        self._sent = 0  # slots sent (pages and lost pages)
+        self._page_bytes = 0.0  # a page's size, on average so far: the estimate for the pages in flight
+        self._released = 0  # bytes whose rows a checkpoint wrote
+        self._held = 0  # bytes written since the last checkpoint
+        self._clock = clock
+        self._last_checkpoint = clock()
+        self.waits_for_memory = 0  # reservations that waited for the budget (not for a slot)
 
     # -- loop side
     def bind(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -233,13 +265,40 @@ class Bridge:
         """Slots reserved and not yet given back or written (loop thread; tests check that none leak)."""
         return self._reserved - self._consumed
 
+    @property
+    def bytes_in_use(self) -> int:
+        """Decoded bytes counted against the budget now: queued, and held by the SDK until a checkpoint (loop)."""
+        return self._charged - self._released
+
+    def _has_room(self) -> bool:
+        """A slot is free, and the budget has room for one more page (its size estimated as the average page):
+        pages in flight, queued, and held by the SDK until its next checkpoint. With no page held at all the
+        answer is yes whatever the estimate: the SDK thread then has nothing that would free the budget."""
+        held = self._reserved - self._consumed
+        if held >= self._capacity:
+            return False
+        if held == 0:
+            return True
+        estimate = self._page_bytes
+        in_use = self._charged - self._released + (self._reserved - self._sent + 1) * estimate
+        return in_use <= self.memory_budget
+
+    def charge(self, size: int) -> None:
+        """A page of `size` decoded bytes is sent (loop thread): it counts until a checkpoint writes it."""
+        self._sent += 1
+        self._charged += size
+        if size:
+            self._page_bytes += (size - self._page_bytes) / min(self._sent, 32)  # a moving average, of recent pages
+
     async def reserve(self) -> Slot:
-        """Waits for room for one page. The caller must `send` or `release` the slot."""
+        """Waits for room for one page (a slot, and memory). The caller must `send` or `release` the slot."""
         if self._loop is None:
             raise RuntimeError("Bridge.bind() must be called on the event loop first")
-        if not self._waiters and self._reserved - self._consumed < self._capacity:
+        if not self._waiters and self._has_room():
             self._reserved += 1
             return Slot(self)
+        if not self._waiters and self._reserved - self._consumed < self._capacity:
+            self.waits_for_memory += 1  # a slot is free: the budget is what holds this page back
         waiter = self._loop.create_future()
         self._waiters.append(waiter)
         self._grant()  # the SDK thread may have made room since the test
@@ -255,7 +314,7 @@ class Bridge:
         """Hands free slots to the waiters in turn (loop thread); asks the SDK thread for a wake-up if some wait."""
         waiters = self._waiters
         while waiters:
-            while waiters and self._reserved - self._consumed < self._capacity:
+            while waiters and self._has_room():
                 waiter = waiters.popleft()
                 if not waiter.done():  # done: cancelled while it waited
                     self._reserved += 1
@@ -263,7 +322,7 @@ class Bridge:
             if not waiters:
                 return
             self._loop_waiting = True
-            if self._reserved - self._consumed >= self._capacity:
+            if not self._has_room():
                 return  # else: the SDK thread made room between the test and the flag; hand it over
 
     def release_slot(self) -> None:
@@ -341,6 +400,8 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
+            for child, row in message.nested:  # a nested list's rows, with their parent's page
+                upsert(child, row)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
@@ -352,14 +413,26 @@ class Bridge:
                 last_key=message.last_key,
                 served_at=message.served_at,
             )
-            self._rows_since_checkpoint += len(message.rows) + len(message.rejected)
+            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
+            self._held += message.size
         table.after_page(message.unit)
-        if self._rows_since_checkpoint >= self._checkpoint_every_rows:
+        if self._checkpoint_due():
             self._checkpoint()
+
+    def _checkpoint_due(self) -> bool:
+        """Every `checkpoint_every_rows` rows; when the rows the SDK holds reach their share of the memory budget
+        (it frees them at a checkpoint); and at least every CHECKPOINT_INTERVAL_SECONDS while rows are held."""
+        if self._rows_since_checkpoint >= self._checkpoint_every_rows or self._held >= self._held_share:
+            return True
+        return self._rows_since_checkpoint > 0 and self._clock() - self._last_checkpoint >= CHECKPOINT_INTERVAL_SECONDS
 
     def _free_slots(self, count: int) -> None:
         """Makes room for `count` pages; wakes the loop only if it waits for room."""
         self._consumed += count
+        self._wake_loop()
+
+    def _wake_loop(self) -> None:
+        """SDK thread: room was made (slots or memory); the loop hands it to its waiters, if it has any."""
         if self._loop_waiting and self._loop is not None and not self._loop.is_closed():
             self._loop_waiting = False
             with contextlib.suppress(RuntimeError):  # the loop closed meanwhile: nobody waits any more
@@ -369,6 +442,11 @@ class Bridge:
         self._sink.checkpoint(self.state.checkpoint())
         self._rows_since_checkpoint = 0
         self.checkpoints += 1
+        self._last_checkpoint = self._clock()
+        if self._held:  # the SDK wrote the rows it held: their bytes leave the budget
+            self._released += self._held
+            self._held = 0
+            self._wake_loop()
 
     def _count_lost_streaks(self) -> list[str]:
         """Per table synced: a lost page that kept its pass open lengthens its streak; a completed pass ends it.

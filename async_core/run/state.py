@@ -33,9 +33,9 @@ State format (version 2):
 A version-1 state (the earlier format) starts a full pass; any other version is refused (`StateError`).
 
 `refresh_tokens` (present only for a source with a rotating OAuth2 refresh token): the refresh token the server
-last gave, by a digest of the grant it belongs to (`async_core.source.oauth2`). It is the one secret the state
-holds, under this one key, written at the checkpoint that follows its arrival, never logged; the README's
-Authentication section says why it is kept here.
+last gave, by a digest of the grant it belongs to (`async_core.source.oauth2`), sealed with the OAuth2 client's
+secret (`async_core.source.sealed`): the one secret the state holds, under this one key, never in the clear,
+checkpointed as soon as it arrives; the README's Authentication section says why it is kept here.
 """
 
 from __future__ import annotations

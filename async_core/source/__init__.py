@@ -8,6 +8,7 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
+from async_core.source.nested import NestedList
 from async_core.source.oauth2 import OAuth2ClientCredentials, OAuth2RefreshToken
 from async_core.source.pagination import (
     Cursor,
@@ -36,6 +37,7 @@ __all__ = [
     "Incremental",
     "JsonLink",
     "JsonServer",
+    "NestedList",
     "NoAuth",
     "OAuth2ClientCredentials",
     "OAuth2RefreshToken",

@@ -36,10 +36,15 @@ Transform = Callable[[object, dt.datetime, Mapping[str, Any] | None], dict[str, 
 _RANGES = {"INT": (-(2**31), 2**31 - 1), "LONG": (-(2**63), 2**63 - 1), "SHORT": (-(2**15), 2**15 - 1)}
 
 
-def compile_transform(columns: tuple[Any, ...], *, undeclared: str = "drop") -> Transform:
+def compile_transform(
+    columns: tuple[Any, ...], *, undeclared: str = "drop", also_declared: frozenset[str] = frozenset()
+) -> Transform:
     """The transform of a table with these columns (`async_core.source.spec.Column`s; see the module docstring),
-    and what it does with undeclared fields (`async_core.source.undeclared`)."""
-    declared = frozenset(c.source for c in columns if not c.from_parent and len(compile_path(c.source)) == 1)
+    and what it does with undeclared fields (`async_core.source.undeclared`); `also_declared`: fields read
+    elsewhere (a nested list's), not undeclared."""
+    declared = also_declared | frozenset(
+        c.source for c in columns if not c.from_parent and len(compile_path(c.source)) == 1
+    )
     taken = frozenset({*(c.name for c in columns), "processed_at"})
     keep = compile_keep(undeclared, declared, taken)
     namespace: dict[str, Any] = {

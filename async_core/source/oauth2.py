@@ -9,8 +9,9 @@ The token request is a form POST to `token_url` (a path on the base URL, or an a
 it is declared by the source, so it is trusted like the base URL), with the client's id and secret as HTTP Basic
 (`client_auth="basic"`, RFC 6749's default) or in the form (`"post"`). One token per equal declaration is shared by
 every table of the sync; concurrent requests wait for the same renewal. Tokens are never logged, never in a URL,
-the state or an error message; only a rotated refresh token is written, to the state's `refresh_tokens` entry
-(see the README's Authentication section for why there).
+the state or an error message; only a rotated refresh token is written, sealed with the client's secret
+(`async_core.source.sealed`), to the state's `refresh_tokens` entry (the README's Authentication section says why
+there).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from urllib.parse import quote
 
 from async_core.errors import AuthenticationError, ConfigurationError
 from async_core.source.auth import ActiveAuth, Auth, Login, TokenStore
+from async_core.source.sealed import derive_key, seal, unseal
 
 # Renew this long before the server's expiry (or a tenth of the lifetime, for short ones): a request sent just
 # before expiry must not arrive just after it.
@@ -97,7 +99,11 @@ class OAuth2RefreshToken(_OAuth2):
         url = self._url(values)
         identity = [scope, url, values.get(self.client_id_key, ""), configured]
         key = "oauth2:" + hashlib.sha256(json.dumps(identity).encode("utf-8")).hexdigest()[:32]
-        kept = store.get(key) if store is not None else None
+        # Sealed with the client's credentials: the state (printed at each checkpoint by the local runner) never
+        # holds the token in the clear, and another client's secret cannot read it.
+        sealing = derive_key(values.get(self.client_id_key, ""), _secret(values, self.client_secret_key))
+        saved = store.get(key) if store is not None else None
+        kept = unseal(sealing, saved) if saved else None
         current = [kept or configured]
 
         def grant() -> dict[str, str]:
@@ -106,7 +112,7 @@ class OAuth2RefreshToken(_OAuth2):
         def rotated(token: str) -> None:
             current[0] = token
             if store is not None:
-                store.put(key, token)
+                store.put(key, seal(sealing, token))
 
         return ActiveOAuth2(self, url, grant, headers, on_refresh_token=rotated, from_state=kept is not None)
 

@@ -25,6 +25,7 @@ RANGES: dict[str, tuple[float, float, bool]] = {
     "retry_budget_percent": (0, 100, False),
     "max_wait_seconds": (0, 86_400, False),
     "max_response_mb": (0, 4096, True),
+    "memory_budget_mb": (1, 65_536, False),
     "checkpoint_every_rows": (1, 10_000_000, False),
     "max_pages_per_table": (1, 100_000_000, False),
     "lost_page_syncs": (1, 1000, False),
@@ -60,6 +61,10 @@ class Policy:
     retry_budget_percent: float = 20.0  # retries at once, as a share of requests (plus 10); beyond: deferred
     max_wait_seconds: float = 300.0  # the longest wait (a hint or pace, a pause, an outage) a table sits through
     max_response_mb: float = 50.0  # decoded body size refused while streaming
+    # Decoded MB of pages in flight, queued, and held by the SDK until its next checkpoint: fetching waits when it
+    # is spent. 48 MB of JSON is 250 to 500 MB of Python objects, within a deployed connection's 1 GB with margin;
+    # a source run where there is more memory (Hybrid Deployment) may declare more.
+    memory_budget_mb: float = 48.0
     checkpoint_every_rows: int = 5000  # each checkpoint costs the SDK a flush
     max_pages_per_table: int = 100_000  # a walk that goes further stops the table: no paging without bound
     lost_page_syncs: int = 3  # a page lost in this many syncs in a row fails the sync, so that someone looks

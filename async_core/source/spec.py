@@ -27,6 +27,7 @@ from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
+from async_core.source.nested import BoundList, NestedList
 from async_core.source.pagination import Paginator, Single
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
@@ -113,6 +114,7 @@ class TableSpec:
     # Fields no column reads: "columns" (each its own column), "json" (one JSON column), "drop" (on purpose).
     # See `async_core.source.undeclared`.
     undeclared: Undeclared = "columns"
+    nested: tuple[NestedList, ...] = ()  # list fields landed as child tables (`async_core.source.nested`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -138,7 +140,13 @@ class TableSpec:
         problems += _declaration_problems(self)
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
-        object.__setattr__(self, "_transform", compile_transform(self.columns, undeclared=self.undeclared))
+        object.__setattr__(self, "nested", tuple(self.nested))
+        lists = tuple(nested.bind(self) for nested in self.nested)  # raises ValueError naming the nested table
+        listed = frozenset(n.field for n in self.nested if len(compile_path(n.field)) == 1)  # not undeclared
+        object.__setattr__(self, "_lists", lists)
+        object.__setattr__(
+            self, "_transform", compile_transform(self.columns, undeclared=self.undeclared, also_declared=listed)
+        )
         object.__setattr__(self, "_records_path", compile_path(self.records))
 
     def _body_problems(self) -> list[str]:
@@ -157,6 +165,12 @@ class TableSpec:
     def http_method(self) -> str:
         """The method the table's requests use: POST when it has a body, unless declared."""
         return self.method.upper() if self.method else ("POST" if self.body is not None else "GET")
+
+    @property
+    def lists(self) -> tuple[BoundList, ...]:
+        """The nested lists, bound to this table (their keys, their transforms)."""
+        lists: tuple[BoundList, ...] = object.__getattribute__(self, "_lists")
+        return lists
 
     @property
     def parse_float(self) -> type[ExactFloat] | None:
@@ -299,6 +313,12 @@ class Source:
             object.__setattr__(self, "secret_params", (self.secret_params,))
         names = [table.name for table in self.tables]
         problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        nested = [bound.table for table in self.tables for bound in table.lists]
+        problems += [
+            f"nested table {n!r} is declared twice" for n in sorted({n for n in nested if nested.count(n) > 1})
+        ]
+        problems += [f"nested table {n!r} has the name of a table" for n in nested if n in names]
+        problems += [f"nested table {n!r} is the connector's own table; rename it" for n in nested if n in META_TABLES]
         for table in self.tables:
             if table.parent is not None and table.parent.table not in names:
                 problems.append(f"table {table.name!r}: parent {table.parent.table!r} is not a table of the source")
@@ -337,6 +357,7 @@ class Source:
 # Tables the connector writes about the sync itself.
 SYNC_RUNS = "sync_runs"
 SYNC_ERRORS = "sync_errors"
+META_TABLES = (SYNC_RUNS, SYNC_ERRORS)
 
 META_SCHEMA: list[dict[str, Any]] = [
     {
@@ -373,4 +394,9 @@ META_SCHEMA: list[dict[str, Any]] = [
 
 def schema_for(source: Source, table_names: tuple[str, ...]) -> list[dict[str, Any]]:
     """The `schema()` response for the selected tables plus the two sync tables."""
-    return [source.table(name).schema_entry() for name in table_names] + META_SCHEMA
+    entries = []
+    for name in table_names:
+        table = source.table(name)
+        entries.append(table.schema_entry())
+        entries += [bound.schema_entry() for bound in table.lists]
+    return entries + META_SCHEMA

@@ -108,9 +108,10 @@ def parents_rows(parents: int) -> dict[str, int]:
 class BoxScenario:
     """Runs the box's workloads; `results()` is the JSON the report and the targets read."""
 
-    def __init__(self, options: BoxOptions, say: Callable[[str], None]) -> None:
+    def __init__(self, options: BoxOptions, say: Callable[[str], None], progress: Path | None = None) -> None:
         self.options = options
         self.say = say
+        self.progress = progress  # rewritten after every run: what a long session measured if it is cut short
         self.runs: list[dict[str, Any]] = []
         self.failures: list[str] = []
         self.skipped: list[str] = []
@@ -215,6 +216,9 @@ class BoxScenario:
             for engine in rotation(engines or self.options.engines, repetition + len(self.runs)):
                 run = Run(workload, engine, workers, place, repetition, size, configuration, expected)
                 self.runs.append(self._measure(workdir, env, run))
+                if self.progress is not None:
+                    self.progress.parent.mkdir(parents=True, exist_ok=True)
+                    self.progress.write_text(json.dumps({"runs": self.runs}, indent=1, default=str), encoding="utf-8")
 
     def _measure(self, workdir: Path, env: dict[str, str], run: Run) -> dict[str, Any]:
         self._count += 1

@@ -126,3 +126,52 @@ def test_exact_types_land_as_the_server_sent_them(tmp_path: Path) -> None:
     ]
     [(message,)] = warehouse.query("select message from tester.sync_errors where table_name = 'payments'")
     assert "digits before the point" in message
+
+
+NESTED_SOURCE = """
+    from async_core.source import Column, NestedList, Source, TableSpec
+
+    SOURCE = Source(
+        name="shop",
+        tables=(
+            TableSpec(
+                name="orders",
+                path="/orders",
+                columns=(Column("id", "id", "INT"),),
+                nested=(
+                    NestedList("order_line_items", "lineItems", parent_key=("order_id",)),
+                    NestedList("order_refunds", "refunds", key="refund_id",
+                               columns=(Column("refund_id", "id", "STRING"),)),
+                ),
+            ),
+        ),
+    )
+"""
+
+
+def test_nested_lists_land_as_child_tables_with_exactly_the_servers_items(tmp_path: Path) -> None:
+    """Each order's lineItems land in order_line_items keyed (order_id, index), its refunds in order_refunds keyed
+    (orders_id, refund_id): one request, and every item the server holds, with its values."""
+    orders: list[dict[str, Any]] = [
+        {
+            "id": i,
+            "lineItems": [{"sku": f"s{i}{n}", "qty": n} for n in range(i)],
+            "refunds": [{"id": f"r{i}"}] * (i % 2),
+        }
+        for i in range(1, 5)
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(orders)
+
+    with serve(handler) as (url, seen):
+        project = project_with(tmp_path, "shop", NESTED_SOURCE, {"base_url": url, "tables": "orders"})
+        result = run_debug(project)
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert len(seen.requests) == 1
+    warehouse = Warehouse(project)
+    assert "line_items" not in columns_of(warehouse, "orders")
+    landed = warehouse.query("select order_id, index, sku, qty from tester.order_line_items order by order_id, index")
+    assert landed == [(o["id"], n, item["sku"], item["qty"]) for o in orders for n, item in enumerate(o["lineItems"])]
+    refunds = warehouse.query("select orders_id, refund_id from tester.order_refunds order by orders_id")
+    assert refunds == [(o["id"], r["id"]) for o in orders for r in o["refunds"]]

@@ -55,5 +55,9 @@ def test_the_form_lists_every_key_with_secrets_as_passwords() -> None:
     assert set(PARSERS) <= set(other)
     for secret in ("api_key", "bearer_token", "basic_password", "session_password"):
         assert other[secret].text_field == 1, secret  # TextField.password
-    assert [option.value for option in fields["source"].dropdown_options] == ["api_playground", "jsonplaceholder"]
+    assert [option.value for option in fields["source"].dropdown_options] == [
+        "api_playground",
+        "jsonplaceholder",
+        "shop_graphql",
+    ]
     assert fields["enable_circuit_breaker"].toggle

@@ -8,12 +8,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-import pytest
 from aiohttp import web
 
 from async_core import StdLog, run_sync
 from async_core.source import ApiKeyAuth, Column, Cursor, Incremental, JsonLink, Offset, PageNumber, TableSpec
 from async_core.sync import SyncResult
+from tests.devtools import pytest
 from tests.integration.declared import FAST, declare
 from tests.integration.servers import serve
 from tests.sinks import RecordingSink
@@ -143,9 +143,7 @@ def test_a_table_with_a_body_and_method_get_is_refused() -> None:
 KEY = "k3y-in-the-query-0123456789"
 
 
-def test_an_api_key_in_the_query_never_shows_in_a_log_an_error_or_the_state(
-    monkeypatch: Any, caplog: pytest.LogCaptureFixture
-) -> None:
+def test_an_api_key_in_the_query_never_shows_in_a_log_an_error_or_the_state(monkeypatch: Any, caplog: Any) -> None:
     """The server wants `?api_key=` and echoes it into its next links; a page fails once and another is lost:
     every request carries the key once, and no log line, sync_errors row or saved state holds it."""
     caplog.set_level(logging.DEBUG)

@@ -156,7 +156,9 @@ def test_the_source_is_selected_by_name() -> None:
 
 def test_an_unknown_source_is_refused() -> None:
     """A source that is not a module of sources/ is named, with the known ones."""
-    with pytest.raises(ConfigurationError, match="no module sources/nope.py; known: api_playground, jsonplaceholder"):
+    with pytest.raises(
+        ConfigurationError, match="no module sources/nope.py; known: api_playground, jsonplaceholder, shop_graphql"
+    ):
         parse_settings({"source": "nope"})
 
 
