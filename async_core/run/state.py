@@ -113,6 +113,8 @@ class Walk:
         upserted again, harmlessly)."""
         self.next_page, self.size, self.pending, self.resume = next_page, size, {}, None
         self.prev, self.prev_key = None, None
+        if next_page == 1:  # the pass is read again from its start: its start is the new first page's
+            self.began = None
 
 
 class TableState:
