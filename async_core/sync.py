@@ -183,6 +183,7 @@ def table_starts(state: SyncState) -> dict[str, TableStart]:
                     since=table.since,
                     prev=walk.prev,
                     prev_key=walk.prev_key,
+                    began=walk.began,
                 )
             )
     return starts

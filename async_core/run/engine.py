@@ -35,7 +35,7 @@ from async_core.errors import (
 from async_core.http.client import ApiClient, Request, Response, without_params
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
-from async_core.run.bridge import Bridge, Noted, PageLost, Parents, Rows, Slot
+from async_core.run.bridge import Bridge, Noted, Op, PageLost, Parents, Rows, Slot, Truncate
 from async_core.run.ledger import (
     ErrorLedger,
     ErrorRecord,
@@ -61,6 +61,7 @@ from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth, TokenStore
+from async_core.source.deletes import Reconcile, Tombstone
 from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
@@ -196,6 +197,8 @@ class Engine:
         table = self._metrics.table(spec.name)
         start = self._starts.get(spec.name, TableStart())
         walk: Walk | None = None
+        if isinstance(spec.deletes, Reconcile) and self._bridge is not None:  # before any page of the table
+            self._bridge.put(Truncate(spec.name, (spec.name, *(bound.table for bound in spec.lists))))
         shared = self._shared.get(spec.name)
         try:
             async with asyncio.TaskGroup() as pages:
@@ -453,7 +456,7 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, nested, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        rows, ops, rejected, skipped, high = self._transform(walk, number, fetched.records)
         resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
@@ -468,7 +471,7 @@ class Engine:
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
                 size=fetched.size,
-                nested=nested,
+                ops=ops,
             )
         )
         context = where(walk)
@@ -529,15 +532,16 @@ class Engine:
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[
-        list[dict[str, Any]], list[tuple[str, dict[str, Any]]], list[ErrorRecord], list[ErrorRecord], Comparable | None
-    ]:
-        """The page's rows, its nested lists' rows (table, row), its rejected records (to `sync_errors`), the records
-        its rules skipped, its high mark. A record whose nested list fails is rejected whole."""
+    ) -> tuple[list[dict[str, Any]], list[Op], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
+        """The page's rows; its other operations (a nested list's rows, the deletes its tombstones or a deleted-records
+        table say); its rejected records (to `sync_errors`); the records its rules skipped; its high mark. A record
+        whose nested list fails is rejected whole."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
         transform, parent, lists = spec.transform, walk.parent, spec.lists
-        nested: list[tuple[str, dict[str, Any]]] = []
+        tombstone = spec.deletes if isinstance(spec.deletes, Tombstone) else None
+        deletes_of = spec.deletes_of
+        ops: list[Op] = []
         rules = self._source.rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
@@ -548,11 +552,17 @@ class Engine:
             records = [record for record in records if owned(record)]
         for record in records:
             try:
+                if tombstone is not None and tombstone.marks(record):  # only its key is read: the rest may be gone
+                    ops.append(("delete", spec.name, spec.keys_of(record, processed_at, parent)))
+                    continue
                 rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
+                    if deletes_of is not None:  # a deleted-records table: the record names a row of another table
+                        ops.append(("delete", deletes_of, spec.keys_of(record, processed_at, parent)))
+                        continue
                     row = transform(record, processed_at, parent)
                     if lists:  # every item first: a failing one rejects the record, and no item of it lands
-                        nested += [(b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
+                        ops += [("upsert", b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
                     rows.append(row)
                     continue
                 error = record_ruled(
@@ -580,7 +590,7 @@ class Engine:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
             self._unread.page(spec, records, read)
-        return rows, nested, rejected, skipped, high
+        return rows, ops, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:

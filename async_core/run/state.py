@@ -113,6 +113,8 @@ class Walk:
         upserted again, harmlessly)."""
         self.next_page, self.size, self.pending, self.resume = next_page, size, {}, None
         self.prev, self.prev_key = None, None
+        if next_page == 1:  # the pass is read again from its start: its start is the new first page's
+            self.began = None
 
 
 class TableState:
@@ -128,6 +130,7 @@ class TableState:
         self.watermark: Comparable | None = None
         self.lost_streak = 0
         self.pass_started_at: str | None = None
+        self.fresh = False  # the open pass was opened by this sync (not resumed from the state)
         self.since: Comparable | None = None
         self.walk: Walk | None = None  # plain tables
         self.parent_marks: dict[str, Comparable] = {}  # child tables
@@ -144,9 +147,15 @@ class TableState:
         if self.pass_started_at is not None:
             return
         self.pass_started_at = now
+        self.fresh = True
         self.since = self.cursor.since(self.watermark) if self.cursor and self.watermark is not None else None
         self.walk = None if self.child else Walk()
         self.done = set()
+
+    def take_fresh(self) -> bool:
+        """Whether the pass opened in this sync (not resumed from the state), once: a reconciled table's truncate."""
+        fresh, self.fresh = self.fresh, False
+        return fresh
 
     def walk_for(self, unit: str | None) -> Walk:
         if unit is None:

@@ -25,6 +25,7 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
+from async_core.source.deletes import Deletes, Reconcile
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import BoundList, NestedList
@@ -115,6 +116,10 @@ class TableSpec:
     # See `async_core.source.undeclared`.
     undeclared: Undeclared = "columns"
     nested: tuple[NestedList, ...] = ()  # list fields landed as child tables (`async_core.source.nested`)
+    # How deletes are seen (`async_core.source.deletes`): a tombstone field, or reconciliation after full passes;
+    # `deletes_of`: this table's records are the deleted keys of that table (a deleted-records endpoint).
+    deletes: Deletes | None = None
+    deletes_of: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -140,7 +145,16 @@ class TableSpec:
         problems += _declaration_problems(self)
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
+        if isinstance(self.deletes, Reconcile) and self.cursor is not None:
+            raise ValueError(
+                f"table {self.name!r}: deletes=Reconcile() needs full passes, but the table has a cursor (a pass "
+                "sees only what changed); use a Tombstone or a deleted-records table (deletes_of) instead"
+            )
+        if self.deletes_of is not None and (self.deletes is not None or self.nested):
+            raise ValueError(f"table {self.name!r}: a deletes_of table only deletes; it has no deletes or nested")
         object.__setattr__(self, "nested", tuple(self.nested))
+        keys = tuple(c for c in self.columns if c.name in self.primary_key)
+        object.__setattr__(self, "_keys", compile_transform(keys, undeclared="drop"))
         lists = tuple(nested.bind(self) for nested in self.nested)  # raises ValueError naming the nested table
         listed = frozenset(n.field for n in self.nested if len(compile_path(n.field)) == 1)  # not undeclared
         object.__setattr__(self, "_lists", lists)
@@ -165,6 +179,15 @@ class TableSpec:
     def http_method(self) -> str:
         """The method the table's requests use: POST when it has a body, unless declared."""
         return self.method.upper() if self.method else ("POST" if self.body is not None else "GET")
+
+    def keys_of(
+        self, record: object, processed_at: dt.datetime, parent: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The primary key of one record (checked and converted like its columns): what `op.delete` is given."""
+        keys: Transform = object.__getattribute__(self, "_keys")
+        row = keys(record, processed_at, parent)
+        del row[PROCESSED_AT]
+        return row
 
     @property
     def lists(self) -> tuple[BoundList, ...]:
@@ -320,6 +343,14 @@ class Source:
         problems += [f"nested table {n!r} has the name of a table" for n in nested if n in names]
         problems += [f"nested table {n!r} is the connector's own table; rename it" for n in nested if n in META_TABLES]
         for table in self.tables:
+            target = table.deletes_of
+            if target is not None and target not in names:
+                problems.append(f"table {table.name!r}: deletes_of {target!r} is not a table of the source")
+            elif target is not None and self.table(target).primary_key != table.primary_key:
+                problems.append(
+                    f"table {table.name!r}: its primary key {list(table.primary_key)} must be that of {target!r} "
+                    f"({list(self.table(target).primary_key)}): each record names the row it deletes"
+                )
             if table.parent is not None and table.parent.table not in names:
                 problems.append(f"table {table.name!r}: parent {table.parent.table!r} is not a table of the source")
             if table.parent is not None and table.parent.table == table.name:
@@ -397,6 +428,8 @@ def schema_for(source: Source, table_names: tuple[str, ...]) -> list[dict[str, A
     entries = []
     for name in table_names:
         table = source.table(name)
+        if table.deletes_of is not None:
+            continue  # writes no table of its own: it deletes rows of another
         entries.append(table.schema_entry())
         entries += [bound.schema_entry() for bound in table.lists]
     return entries + META_SCHEMA
