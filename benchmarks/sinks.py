@@ -28,6 +28,12 @@ class CountingSink:
         with self._lock:
             self.checkpoints += 1
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        pass  # the benchmark's sources declare no deletes
+
+    def truncate(self, table: str) -> None:
+        pass
+
 
 class CollectingSink(CountingSink):
     """Keeps every upserted row, in order (to replay the same rows as bare `op.upsert` calls)."""

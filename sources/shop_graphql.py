@@ -1,5 +1,5 @@
 """A shop's GraphQL API behind OAuth2 (a user's grant: a refresh token that rotates): orders in relay pages,
-incremental on `updatedAt`, each order's line items kept with it as JSON.
+incremental on `updatedAt`, each order's line items in a table of their own (`order_line_items`).
 
 Set `base_url` (the GraphQL host), `token_url` (the provider's token endpoint), `client_id`, `client_secret` and
 `refresh_token` (from the user's authorisation). Each refresh answers a new refresh token and revokes the old one;
@@ -12,6 +12,7 @@ from async_core.source import (
     ConfigKey,
     GraphQL,
     Incremental,
+    NestedList,
     OAuth2RefreshToken,
     Relay,
     Source,
@@ -21,11 +22,15 @@ from async_core.source import (
 ORDERS = """
 query Orders($first: Int!, $after: String, $since: String) {
   orders(first: $first, after: $after, updatedSince: $since) {
-    edges { node { id customer updatedAt lineItems { sku quantity } } }
+    nodes { id customer updatedAt lineItems { sku quantity } }
     pageInfo { hasNextPage endCursor }
   }
 }
 """
+
+LINE_ITEMS = NestedList(
+    "order_line_items", "lineItems", (Column("sku", "sku", "STRING"),), key="sku", parent_key=("order_id",)
+)
 
 SOURCE = Source(
     name="shop_graphql",
@@ -42,15 +47,11 @@ SOURCE = Source(
             name="orders",
             path="/graphql",
             body=GraphQL(ORDERS),
-            records="data.orders.edges",
+            records="data.orders.nodes",
             paginator=Relay(page_info="data.orders.pageInfo", page_size=10),
-            cursor=Incremental(field="node.updatedAt", param="since"),
-            columns=(
-                Column("id", "node.id", "INT"),
-                Column("customer", "node.customer", "STRING"),
-                Column("updated_at", "node.updatedAt", "UTC_DATETIME"),
-                Column("line_items", "node.lineItems", "JSON"),
-            ),
+            cursor=Incremental(field="updatedAt", param="since"),
+            columns=(Column("id", "id", "INT"), Column("updated_at", "updatedAt", "UTC_DATETIME")),
+            nested=(LINE_ITEMS,),
         ),
     ),
 )

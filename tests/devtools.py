@@ -11,6 +11,8 @@ from types import ModuleType
 
 pytest: ModuleType = importlib.import_module("pytest")
 duckdb: ModuleType = importlib.import_module("duckdb")
+hypothesis: ModuleType = importlib.import_module("hypothesis")  # its wheel has no top_level.txt either
+strategies: ModuleType = importlib.import_module("hypothesis.strategies")
 
 
 def api_playground() -> ModuleType:

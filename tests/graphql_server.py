@@ -5,7 +5,7 @@
     with graphql_server(orders=sample(30)) as server:
         ... POST server.url {"query": ..., "variables": {"first": 10, "after": ...}}
 
-The schema: `orders(first, after, updatedSince)`, a relay connection (`edges { cursor node }`, `pageInfo
+The schema: `orders(first, after, updatedSince)`, a relay connection (`edges { cursor node }`, `nodes`, `pageInfo
 { hasNextPage endCursor }`) over orders sorted by (updatedAt, id), each with a nested list `lineItems`. Faults are
 GraphQL errors in the answer's `errors` array on a 200, as real servers send them: `fail_at` makes the Nth
 `orders` request (from 1) fail (`code` in `extensions`, e.g. "THROTTLED"; None: a resolver's plain exception).
@@ -64,6 +64,7 @@ class PageInfo:
 @strawberry.type
 class OrderConnection:
     edges: list[OrderEdge]
+    nodes: list[Order]  # the edges' nodes (GitHub's and Shopify's shortcut)
     page_info: PageInfo
 
 
@@ -71,6 +72,7 @@ class OrderConnection:
 class Fault:
     fail_at: set[int] = dataclasses.field(default_factory=set)  # which `orders` requests fail (from 1)
     code: str | None = None  # extensions.code of the error; None: a plain exception in the resolver
+    delay: float = 0.0  # seconds each `orders` request takes (a slow API: a sync long enough to be killed)
 
 
 @dataclasses.dataclass
@@ -94,9 +96,11 @@ def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str,
     @strawberry.type
     class Query:
         @strawberry.field
-        def orders(
+        async def orders(
             self, first: int = 10, after: str | None = None, updated_since: str | None = None
         ) -> OrderConnection:
+            if fault.delay:
+                await asyncio.sleep(fault.delay)
             seen.append({"first": first, "after": after, "updatedSince": updated_since})
             if len(seen) in fault.fail_at:
                 if fault.code is None:
@@ -122,7 +126,9 @@ def make_schema(orders: list[dict[str, Any]], fault: Fault, seen: list[dict[str,
             ]
             more = start + first < len(rows)
             return OrderConnection(
-                edges=edges, page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None)
+                edges=edges,
+                nodes=[edge.node for edge in edges],
+                page_info=PageInfo(has_next_page=more, end_cursor=edges[-1].cursor if edges else None),
             )
 
     return strawberry.Schema(query=Query)

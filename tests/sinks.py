@@ -25,6 +25,32 @@ class RecordingSink:
         self.threads.add(threading.get_ident())
         self.calls.append(("checkpoint", None, state))
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None:
+        self.threads.add(threading.get_ident())
+        self.calls.append(("delete", table, keys))
+
+    def truncate(self, table: str) -> None:
+        self.threads.add(threading.get_ident())
+        self.calls.append(("truncate", table, None))
+
+    def deleted(self, table: str) -> list[dict[str, Any]]:
+        return [data for kind, name, data in self.calls if kind == "delete" and name == table]
+
+    def live(self, table: str) -> dict[Any, dict[str, Any]]:
+        """The rows of `table` the calls leave live, by `id`, as the destination would hold them: upserts replace,
+        deletes and truncates mark deleted (a later upsert brings a row back)."""
+        rows: dict[Any, dict[str, Any]] = {}
+        for kind, name, data in self.calls:
+            if name != table:
+                continue
+            if kind == "upsert":
+                rows[data["id"]] = data
+            elif kind == "delete":
+                rows.pop(data["id"], None)
+            elif kind == "truncate":
+                rows.clear()
+        return rows
+
     def rows(self, table: str) -> list[dict[str, Any]]:
         return [data for kind, name, data in self.calls if kind == "upsert" and name == table]
 

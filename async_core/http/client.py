@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import hdrs
@@ -37,10 +37,10 @@ from async_core.errors import (
     FetchError,
     ForeignOriginError,
     RetryableError,
-    WaitTooLongError,
 )
 from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
+from async_core.http.decision import GiveUp, RetryDecision, RetryRules
 from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
 from async_core.http.limit import ConcurrencyLimit
 from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
@@ -57,7 +57,7 @@ from async_core.http.responses import (
     redirect_target,
     too_large,
 )
-from async_core.http.retry import Backoff, RetryBudget, server_delay
+from async_core.http.retry import Backoff, RetryBudget
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
 
 MIB = 1024 * 1024
@@ -191,13 +191,7 @@ class ApiClient:
             else None
         )
         self.budget = RetryBudget(percent=policy.retry_budget_percent)
-        self._backoff = Backoff(
-            policy.retry_strategy,
-            policy.retry_jitter,
-            base_delay=policy.base_delay,
-            max_delay=policy.max_delay,
-            rng=self._random,
-        )
+        self._rules = retry_rules(policy, self._random)
         self._origin = origin(base_url)
         self._home_prefix = home_prefix(base_url)
         self._allowed_hosts = frozenset(host.lower() for host in allowed_hosts)
@@ -231,14 +225,8 @@ class ApiClient:
         """
         if isinstance(request, str):
             request = Request(request)
-        policy = self._policy
         self.budget.note_request()
-        attempts = 0
-        retries = 0
-        previous_delay: float | None = None
-        breaker_waited = 0.0
-        deferred = 0.0
-        last_error: FetchError | None = None
+        decision = RetryDecision(self._rules, spend=self.budget.try_spend)  # what to do next: `http/decision.py`
         while True:
             try:
                 response = await self._attempt(request, judged)
@@ -246,53 +234,37 @@ class ApiClient:
                     check(response)
             except CircuitOpenError as exc:  # refused locally: not an attempt, not a retry; wait for the probe
                 self._metrics.breaker_rejections += 1
-                if breaker_waited + exc.retry_in > policy.max_wait_seconds:
-                    raise WaitTooLongError(
-                        f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
-                        f"({policy.max_wait_seconds:g} s)"
-                    ) from exc
-                breaker_waited += exc.retry_in
-                await self._sleep(exc.retry_in)
+                await self._sleep(decision.refused(exc).seconds)
                 continue
             except RetryableError as exc:
-                attempts += 1
-                exc.attempts = attempts
-                last_error = exc
+                action = decision.failed(exc)
                 if exc.wait_hint is not None:
-                    if exc.wait_hint > policy.max_wait_seconds:
-                        raise WaitTooLongError(
-                            f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
-                            f"({policy.max_wait_seconds:g} s)"
-                        ) from exc
                     self.gate.pause_for(exc.wait_hint)
-                if retries >= policy.max_retries:
-                    raise
-                delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
-                if not self.budget.try_spend():
-                    delay = max(delay, self._random.uniform(policy.max_delay / 2, policy.max_delay))
-                    if deferred + delay > policy.max_wait_seconds:
+                if isinstance(action, GiveUp):
+                    if action.budget_spent:
                         self._metrics.budget_refusals += 1
-                        raise
-                    deferred += delay
+                    raise
+                if action.deferred:
                     self.budget.spend_deferred()
                     self.limit.overload()
                     self._metrics.retries_deferred += 1
-                previous_delay = delay
-                retries += 1
                 self._metrics.retries += 1
-                await self._sleep(delay)
+                await self._sleep(action.seconds)
                 continue
             except FetchError as exc:
-                exc.attempts = attempts + 1
+                decision.fatal(exc)
                 raise
-            attempts += 1
-            if retries:
+            outcome = decision.succeeded()
+            if outcome.retried:
                 self._metrics.retries_succeeded += 1
-            if last_error is None and attempts == response.attempts:
+            if outcome.recovered_from is None and outcome.attempts == response.attempts:
                 return response  # the first attempt answered: nothing to add (the common case, per page)
-            recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            rule = last_error.rule if last_error else None
-            return dataclasses.replace(response, attempts=attempts, recovered_from=recovered, recovered_rule=rule)
+            return dataclasses.replace(
+                response,
+                attempts=outcome.attempts,
+                recovered_from=outcome.recovered_from,
+                recovered_rule=outcome.recovered_rule,
+            )
 
     async def _attempt(self, request: Request, judged: frozenset[int] = frozenset()) -> Response:
         """One attempt. Inside a slot of the concurrency limit, in this order: the shared wait gate, the server's
@@ -406,15 +378,18 @@ class ApiClient:
                         body=body, headers=response.headers, url=url, links=links, status=status, size=len(raw)
                     )
             except aiohttp.ClientPayloadError as exc:
-                raise RetryableError(f"response body cut short: {exc}") from exc
+                raise RetryableError(hide(f"response body cut short: {exc}", secret)) from cause(exc, secret)
             except aiohttp.ClientConnectionError as exc:
-                raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+                what = f"connection failed: {type(exc).__name__}: {exc}"
+                raise RetryableError(hide(what, secret)) from cause(exc, secret)
             except aiohttp.ClientResponseError as exc:
-                raise RetryableError(f"malformed response: {exc.message}", status=exc.status) from exc
-            except aiohttp.ClientError as exc:
-                raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
+                what = f"malformed response: {exc.message}"
+                raise RetryableError(hide(what, secret), status=exc.status) from cause(exc, secret)
+            except aiohttp.ClientError as exc:  # InvalidURL among them: its message is the URL, key and all
+                what = f"request failed: {type(exc).__name__}: {exc}"
+                raise RetryableError(hide(what, secret)) from cause(exc, secret)
             except ValueError as exc:  # aiohttp refuses the URL itself (a malformed link): the same every time
-                raise FatalError(f"refused URL: {exc}") from exc
+                raise FatalError(hide(f"refused URL: {exc}", secret)) from cause(exc, secret)
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
     def _headers_for(
@@ -464,6 +439,21 @@ class ApiClient:
         return body.finish()
 
 
+def hide(text: str, secret: Mapping[str, str]) -> str:
+    """`text` with each secret parameter's value (an API key in the query) replaced: an aiohttp message may quote
+    the URL that was sent."""
+    for value in secret.values():
+        if value:
+            for form in (value, quote(value, safe=""), quote_plus(value)):
+                text = text.replace(form, "<redacted>")
+    return text
+
+
+def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:
+    """The exception to chain: none when the request carried a secret parameter (its message may quote it)."""
+    return None if secret else exc
+
+
 def with_params(url: str, params: Mapping[str, str]) -> str:
     """`url` with `params` set (replacing any of the same name)."""
     parts = urlsplit(url)
@@ -480,6 +470,20 @@ def without_params(url: str, names: Collection[str]) -> str:
     if not any(k in names for k, _ in pairs):
         return url
     return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in pairs if k not in names])))
+
+
+def retry_rules(policy: HttpPolicy, rng: random.Random) -> RetryRules:
+    """The retry decision's rules from a client's policy (the async client's and the threaded baseline's)."""
+    backoff = Backoff(
+        policy.retry_strategy, policy.retry_jitter, base_delay=policy.base_delay, max_delay=policy.max_delay, rng=rng
+    )
+    return RetryRules(
+        backoff=backoff,
+        max_retries=policy.max_retries,
+        max_delay=policy.max_delay,
+        max_wait_seconds=policy.max_wait_seconds,
+        rng=rng,
+    )
 
 
 class Settleable(Protocol):

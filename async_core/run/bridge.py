@@ -51,6 +51,13 @@ class Sink(Protocol):
 
     def checkpoint(self, state: dict[str, Any]) -> None: ...
 
+    def delete(self, table: str, keys: dict[str, Any]) -> None: ...
+
+    def truncate(self, table: str) -> None: ...
+
+
+Op = tuple[str, str, dict[str, Any]]  # ("upsert" | "delete", table, row or keys)
+
 
 @dataclasses.dataclass(frozen=True)
 class Rows:
@@ -72,7 +79,9 @@ class Rows:
     request: PageRequest | None = None
     last_key: str | None = None
     served_at: dt.datetime | None = None
-    nested: list[tuple[str, dict[str, Any]]] = dataclasses.field(default_factory=list)  # (table, row) of lists
+    # More operations of the page, after its rows: (kind, table, data), kind "upsert" (a nested list's row) or
+    # "delete" (a tombstone's or a deleted-records table's key).
+    ops: list[Op] = dataclasses.field(default_factory=list)
     size: int = 0  # the page's decoded body, in bytes: what it counts against the memory budget until a checkpoint
 
 
@@ -111,6 +120,16 @@ class Parents:
 
     table: str
     keys: tuple[str, ...]
+
+
+@dataclasses.dataclass(frozen=True)
+class Truncate:
+    """A reconciled table's pass starts: if it opens this sync, its rows (and its nested lists') are marked deleted
+    before any of its pages is written; the pass's upserts bring back what the server holds
+    (`async_core.source.deletes`)."""
+
+    table: str
+    tables: tuple[str, ...]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -161,7 +180,7 @@ class Crashed:
     error: BaseException
 
 
-Message = Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Finish | Crashed
+Message = Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Truncate | Finish | Crashed
 
 
 @dataclasses.dataclass(frozen=True)
@@ -374,9 +393,14 @@ class Bridge:
                 if freed:
                     self._free_slots(freed)
 
-    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept) -> None:
+    def _handle(self, message: Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Truncate) -> None:
         if isinstance(message, Noted):
             self._dead_letter(message.error)
+            return
+        if isinstance(message, Truncate):
+            if self.state.tables[message.table].take_fresh():  # only when the pass opens: never on a resumed one
+                for name in message.tables:
+                    self._sink.truncate(name)
             return
         if isinstance(message, TokenKept):  # the old token is dead: a crash before the next checkpoint would lose it
             self.state.refresh_tokens[message.key] = message.value
@@ -400,8 +424,11 @@ class Bridge:
             name = message.table
             for row in message.rows:
                 upsert(name, row)
-            for child, row in message.nested:  # a nested list's rows, with their parent's page
-                upsert(child, row)
+            for kind, target, data in message.ops:
+                if kind == "upsert":
+                    upsert(target, data)
+                else:
+                    self._sink.delete(target, data)
             for rejected in message.rejected:
                 self._dead_letter(rejected)
             self._metrics.table(name).records_written += len(message.rows)
@@ -413,7 +440,7 @@ class Bridge:
                 last_key=message.last_key,
                 served_at=message.served_at,
             )
-            self._rows_since_checkpoint += len(message.rows) + len(message.nested) + len(message.rejected)
+            self._rows_since_checkpoint += len(message.rows) + len(message.ops) + len(message.rejected)
             self._held += message.size
         table.after_page(message.unit)
         if self._checkpoint_due():

@@ -35,7 +35,7 @@ from async_core.errors import (
 from async_core.http.client import ApiClient, Request, Response, without_params
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
-from async_core.run.bridge import Bridge, Noted, PageLost, Parents, Rows, Slot
+from async_core.run.bridge import Bridge, Noted, Op, PageLost, Parents, Rows, Slot, Truncate
 from async_core.run.ledger import (
     ErrorLedger,
     ErrorRecord,
@@ -46,13 +46,22 @@ from async_core.run.ledger import (
     recovered_after_retry,
 )
 from async_core.run.metrics import Metrics
-from async_core.run.pages import BridgePages, CollectingPages, TableStopped, placed, shard_filters, where
+from async_core.run.pages import (
+    BridgePages,
+    CollectingPages,
+    TableStopped,
+    TeePages,
+    placed,
+    shard_filters,
+    where,
+)
 from async_core.run.report import progress_line
 from async_core.run.sessions import AuthSessions
 from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth, TokenStore
+from async_core.source.deletes import Reconcile, Tombstone
 from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
@@ -109,6 +118,10 @@ class Engine:
         self._log = log
         self._warn = warn or log  # what must reach the dashboard (`op.warning`)
         self._unread = UnreadCursors()  # cursors that read no value in a table's records
+        # Parent tables whose own pass lists their children's parents (`_share_parent_listings`): the collectors
+        # by parent and child, and each such child's listing, set when the parent's pass ends (None: list again).
+        self._shared: dict[str, dict[str, CollectingPages]] = {}
+        self._listed: dict[str, asyncio.Future[CollectingPages | None]] = {}
         self._clock = clock
         self._sleep = sleep
         self._lost_pages: dict[str, int] = {}  # pages given up on, per table
@@ -137,6 +150,7 @@ class Engine:
 
     async def run(self) -> None:
         """Syncs every configured table. Raises `SyncStopped` when a threshold or a CRITICAL error stops it."""
+        self._share_parent_listings()
         try:
             async with asyncio.TaskGroup() as sync:
                 reporter = sync.create_task(self._report_progress(self._clock()), name="progress")
@@ -161,20 +175,44 @@ class Engine:
                 )
             )
 
+    def _share_parent_listings(self) -> None:
+        """A parent table selected with its child tables, whose pass this sync is a full one (page 1, no lower
+        bound), gives the children its own pages' keys: listed once, not once more per child. Otherwise (an
+        incremental or resumed parent pass holds only some parents) each child lists the parents itself."""
+        selected = set(self._settings.tables)
+        loop = asyncio.get_running_loop()
+        for name in self._settings.tables:
+            child = self._source.table(name)
+            if child.parent is None or child.parent.table not in selected:
+                continue
+            start = self._starts.get(child.parent.table, TableStart()).walk
+            parent = self._source.table(child.parent.table)
+            if start.next_page != 1 or start.since is not None or start.resume is not None or parent.parent:
+                continue
+            assert self._bridge is not None
+            self._shared.setdefault(parent.name, {})[name] = CollectingPages(self, self._bridge, child)
+            self._listed[name] = loop.create_future()
+
     async def _sync_table(self, spec: TableSpec) -> None:
         table = self._metrics.table(spec.name)
         start = self._starts.get(spec.name, TableStart())
         walk: Walk | None = None
+        if isinstance(spec.deletes, Reconcile) and self._bridge is not None:  # before any page of the table
+            self._bridge.put(Truncate(spec.name, (spec.name, *(bound.table for bound in spec.lists))))
+        shared = self._shared.get(spec.name)
         try:
             async with asyncio.TaskGroup() as pages:
                 if spec.parent is None:
-                    walk = self._walk(spec, start.walk)
+                    tee = TeePages(self, self._bridge, shared) if shared else None
+                    walk = self._walk(spec, start.walk, pages=tee)
                     await walk.run(pages)
                 else:
                     await self._sync_children(spec, start, pages)
             if walk is not None:
                 await walk.settle()  # every page is in: the pass is complete only if it read clean
             table.status = "incomplete" if self._lost_pages.get(spec.name) else "complete"
+            for child, collector in (shared or {}).items():  # a complete pass lists every parent, once
+                self._listed[child].set_result(collector if table.status == "complete" else None)
             unread = self._unread.warning(spec)
             if unread is not None:
                 self._warn(unread)
@@ -182,6 +220,9 @@ class Engine:
             table.status = "stopped"
             self._log(f"table {spec.name} stopped: {_first_leaf(group)}")
         finally:
+            for child in shared or {}:  # the parent's pass did not complete: each child lists its parents itself
+                if not self._listed[child].done():
+                    self._listed[child].set_result(None)
             if table.status == "running":  # SyncStopped here, or cancelled because another table stopped the sync
                 table.status = "cancelled"
             table.finished = self._clock()
@@ -213,8 +254,8 @@ class Engine:
             spec,
             pages=pages or BridgePages(self, self._bridge),
             start=start,
-            page_size=self._settings.page_size,
-            max_pages=self._settings.max_pages_per_table,
+            page_size=self._settings.table_value(spec, "page_size"),
+            max_pages=self._settings.table_value(spec, "max_pages_per_table"),
             confirm_delay=CONFIRM_DELAY_SECONDS,
             unit=unit,
             parent=parent,
@@ -227,9 +268,12 @@ class Engine:
         """Lists the parent's rows (a full walk, not written), then walks each parent's child pages."""
         assert spec.parent is not None
         parent_spec = self._source.table(spec.parent.table)
-        collector = CollectingPages(self, self._bridge, spec)
-        async with asyncio.TaskGroup() as listing:
-            await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
+        listed = self._listed.get(spec.name)
+        collector = await listed if listed is not None else None  # the parent table's own pass, when it is full
+        if collector is None:
+            collector = CollectingPages(self, self._bridge, spec)
+            async with asyncio.TaskGroup() as listing:
+                await self._walk(parent_spec, WalkStart(), pages=collector, owner=spec.name).run(listing)
         if collector.lost:
             self._lost_pages[spec.name] = self._lost_pages.get(spec.name, 0) + 1
             return  # without every parent the pass cannot complete; the next sync lists them again
@@ -412,7 +456,7 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, nested, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        rows, ops, rejected, skipped, high = self._transform(walk, number, fetched.records)
         resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
@@ -427,7 +471,7 @@ class Engine:
                 last_key=walk.digest(fetched.records[-1]) if fetched.records else None,
                 served_at=fetched.served_at,
                 size=fetched.size,
-                nested=nested,
+                ops=ops,
             )
         )
         context = where(walk)
@@ -488,15 +532,16 @@ class Engine:
 
     def _transform(
         self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[
-        list[dict[str, Any]], list[tuple[str, dict[str, Any]]], list[ErrorRecord], list[ErrorRecord], Comparable | None
-    ]:
-        """The page's rows, its nested lists' rows (table, row), its rejected records (to `sync_errors`), the records
-        its rules skipped, its high mark. A record whose nested list fails is rejected whole."""
+    ) -> tuple[list[dict[str, Any]], list[Op], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
+        """The page's rows; its other operations (a nested list's rows, the deletes its tombstones or a deleted-records
+        table say); its rejected records (to `sync_errors`); the records its rules skipped; its high mark. A record
+        whose nested list fails is rejected whole."""
         spec = walk.spec
         processed_at = dt.datetime.now(dt.UTC)
         transform, parent, lists = spec.transform, walk.parent, spec.lists
-        nested: list[tuple[str, dict[str, Any]]] = []
+        tombstone = spec.deletes if isinstance(spec.deletes, Tombstone) else None
+        deletes_of = spec.deletes_of
+        ops: list[Op] = []
         rules = self._source.rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
@@ -507,11 +552,17 @@ class Engine:
             records = [record for record in records if owned(record)]
         for record in records:
             try:
+                if tombstone is not None and tombstone.marks(record):  # only its key is read: the rest may be gone
+                    ops.append(("delete", spec.name, spec.keys_of(record, processed_at, parent)))
+                    continue
                 rule = rule_for(record) if rule_for is not None else None
                 if rule is None or rule.action is RecordAction.KEEP:
+                    if deletes_of is not None:  # a deleted-records table: the record names a row of another table
+                        ops.append(("delete", deletes_of, spec.keys_of(record, processed_at, parent)))
+                        continue
                     row = transform(record, processed_at, parent)
                     if lists:  # every item first: a failing one rejects the record, and no item of it lands
-                        nested += [(b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
+                        ops += [("upsert", b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
                     rows.append(row)
                     continue
                 error = record_ruled(
@@ -539,7 +590,7 @@ class Engine:
                     continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
                 high = later(high, value)
             self._unread.page(spec, records, read)
-        return rows, nested, rejected, skipped, high
+        return rows, ops, rejected, skipped, high
 
     @staticmethod
     def _record_id(spec: TableSpec, record: Any) -> str | None:

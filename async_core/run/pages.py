@@ -124,6 +124,20 @@ class CollectingPages(BridgePages):
         pass
 
 
+class TeePages(BridgePages):
+    """A parent table's own pages, read for its selected child tables too: each child's parents are collected from
+    the pages the parent's pass writes, so that a parent selected with its children is listed once per sync."""
+
+    def __init__(self, engine: PageHandler, bridge: Bridge | None, collectors: Mapping[str, CollectingPages]) -> None:
+        super().__init__(engine, bridge)
+        self.collectors = collectors  # by child table name
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        for collector in self.collectors.values():
+            collector.deliver(walk, number, fetched, slot, resume=resume)  # keys only; nothing written
+        super().deliver(walk, number, fetched, slot, resume=resume)
+
+
 def unit_key(values: Mapping[str, Any]) -> str:
     """A child walk's key in the state: the parent's value, or a JSON list of them (unambiguous, as "1" vs 1)."""
     parts = list(values.values())

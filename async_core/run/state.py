@@ -7,7 +7,8 @@ same thing after a resume. Within a pass, pages finish out of order; `next_page`
 the request of `next_page` (the next link or cursor), and the largest cursor value of the written prefix (`high`).
 When the pass completes, the watermark moves to `high` (never backwards) and the next sync starts a new pass.
 
-A child table (one walk per parent row) keeps a watermark per parent and, in its open pass, the parents done.
+A child table (one walk per parent row) keeps a watermark per parent and, in its open pass, the parents done
+(integer keys as ranges, `async_core.run.ranges`, so that 100,000 numbered parents take a few bytes).
 
 Data changes while it is read (issue 17), so a pass does not trust what a page number meant in an earlier sync:
 it keeps the request of its last written page (`prev`) and a digest of that page's last primary key
@@ -29,7 +30,7 @@ State format (version 2):
                                    "resume": null, "high": null, "prev": {...}, "prev_key": "9c1e...",
                                    "began": "2024-05-01T00:00:07+00:00"}},
                 "departments": {"parents": {"1": "..."}, "lost_streak": 0,
-                                "pass": {"started_at": "...", "done": ["1"]}}}}
+                                "pass": {"started_at": "...", "done": ['"c7"'], "done_ranges": [[1, 5000]]}}}}
 A version-1 state (the earlier format) starts a full pass; any other version is refused (`StateError`).
 
 `refresh_tokens` (present only for a source with a rotating OAuth2 refresh token): the refresh token the server
@@ -46,6 +47,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from async_core.errors import StateError
+from async_core.run.ranges import compact, expand
 from async_core.source.incremental import Comparable, Incremental, later
 from async_core.source.pagination import PageRequest
 
@@ -111,6 +113,8 @@ class Walk:
         upserted again, harmlessly)."""
         self.next_page, self.size, self.pending, self.resume = next_page, size, {}, None
         self.prev, self.prev_key = None, None
+        if next_page == 1:  # the pass is read again from its start: its start is the new first page's
+            self.began = None
 
 
 class TableState:
@@ -126,6 +130,7 @@ class TableState:
         self.watermark: Comparable | None = None
         self.lost_streak = 0
         self.pass_started_at: str | None = None
+        self.fresh = False  # the open pass was opened by this sync (not resumed from the state)
         self.since: Comparable | None = None
         self.walk: Walk | None = None  # plain tables
         self.parent_marks: dict[str, Comparable] = {}  # child tables
@@ -142,9 +147,15 @@ class TableState:
         if self.pass_started_at is not None:
             return
         self.pass_started_at = now
+        self.fresh = True
         self.since = self.cursor.since(self.watermark) if self.cursor and self.watermark is not None else None
         self.walk = None if self.child else Walk()
         self.done = set()
+
+    def take_fresh(self) -> bool:
+        """Whether the pass opened in this sync (not resumed from the state), once: a reconciled table's truncate."""
+        fresh, self.fresh = self.fresh, False
+        return fresh
 
     def walk_for(self, unit: str | None) -> Walk:
         if unit is None:
@@ -212,7 +223,10 @@ class TableState:
         if not self.open:
             entry["pass"] = None
         elif self.child:
-            entry["pass"] = {"started_at": self.pass_started_at, "done": sorted(self.done)}
+            ranges, others = compact(self.done)  # numbered parents as ranges: a bounded state
+            entry["pass"] = {"started_at": self.pass_started_at, "done": others}
+            if ranges:
+                entry["pass"]["done_ranges"] = ranges
         else:
             walk = self.walk or Walk()
             entry["pass"] = {
@@ -254,8 +268,8 @@ class TableState:
             return
         self.pass_started_at = opened["started_at"]
         if self.child:
-            done = opened.get("done")
-            self.done = {key for key in done if isinstance(key, str)} if isinstance(done, list) else set()
+            done = expand(opened.get("done_ranges", []), opened.get("done", []))
+            self.done = done if done is not None else set()
             return
         self.since = self._in(opened.get("since"))
         walk = Walk()

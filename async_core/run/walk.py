@@ -42,6 +42,7 @@ from async_core.source.records import compile_path, dig
 from async_core.source.spec import TableSpec
 
 DEFAULT_PAGE_SIZE = 100  # a page size for styles that must send one when `page_size` is 0
+MAX_TIE_PAGE = 1000  # the largest page a sorted walk asks for to read a tie at once, when the API states no maximum
 MAX_EMPTY_PAGES = 10  # empty pages in a row, each with a next link or cursor, before the walk is called stuck
 
 
@@ -96,6 +97,7 @@ class WalkStart:
     since: Comparable | None = None
     prev: PageRequest | None = None  # the request of page next_page - 1, to prove it on a resume
     prev_key: str | None = None  # the digest of that page's last key
+    began: dt.datetime | None = None  # the server's time when the open pass's first page was served
 
 
 class Walk:
@@ -141,6 +143,7 @@ class Walk:
         self._log = log
         self._sorted = spec.cursor is not None and spec.cursor.sorted
         self._inner = 1  # a sorted walk's page inside its current bound (a tie longer than a page)
+        self._asked = self.size  # a sorted walk's page size now (grown to read a long tie in one response)
         # Tear detection (a plain table's pass, not a keyset walk: that one reads its tie rows again by design).
         self._tracks = unit is None and not self._sorted and paginator.style != "single"
         self._keys: set[int] = set()
@@ -149,6 +152,12 @@ class Walk:
         self._from_start = False  # this walk read its pass from page 1: the distinct keys must reach the total
         self._lost = False
         self._last_pages: list[int] = []
+        # A row changed while the pass read it: the collection may have shifted under page numbers or links (a
+        # delete whose gap an insert filled keeps every total and key single). Not for cursor tokens (keysets).
+        self._evidence = (
+            self._tracks and paginator.style != "cursor" and spec.cursor is not None and spec.cursor.kind == "timestamp"
+        )
+        self._began = start.began
 
     @property
     def name(self) -> str:
@@ -174,7 +183,7 @@ class Walk:
                 return
             if proven is None:  # the page before it no longer ends where it did: the pass starts over
                 self._pages.put(Replan(self.name, 1, self.size, self.unit))
-                number, request = 1, self._request(1)
+                number, request, self._began = 1, self._request(1), None
             elif isinstance(proven, PageRequest):
                 request = proven
             else:
@@ -251,6 +260,8 @@ class Walk:
     def _track(self, number: int, fetched: Fetched) -> None:
         """Records the page's keys and totals; the first contradiction tears the pass."""
         count, total = len(fetched.records), fetched.facts.total_items
+        if self._evidence and fetched.served_at is not None:
+            self._changed_during(number, fetched)
         if fetched.skipped is not None:
             self._lost = True  # a page a rule called expected-empty: its rows are not counted against the total
         if self._torn is not None:
@@ -273,6 +284,26 @@ class Walk:
                 self._torn = f"the record with key {value} came twice (again at page {number})"
                 return
             self._keys.add(key)
+
+    def _changed_during(self, number: int, fetched: Fetched) -> None:
+        """Tears the pass when a row of this page was changed after the pass began and before the page was served
+        (both by the server's clock; a value beyond the page's own time is a clock skew or a sentinel, not a
+        change)."""
+        served = fetched.served_at
+        assert served is not None
+        assert self.spec.cursor is not None
+        self._began = served if self._began is None else min(self._began, served)
+        if self._torn is not None:
+            return
+        began, upper, cursor = self._began, served + dt.timedelta(seconds=2), self.spec.cursor
+        for record in fetched.records:
+            value = cursor.value_of(record)
+            if isinstance(value, dt.datetime) and began <= value <= upper:
+                self._torn = (
+                    f"a record of page {number} was changed at {value.isoformat()}, while the pass was read (it "
+                    f"began at {began.isoformat()} by the server's clock)"
+                )
+                return
 
     async def settle(self) -> None:
         """After every page of the walk is in: a clean pass announces its last page (and may complete); a torn
@@ -305,6 +336,9 @@ class Walk:
 
     def _request(self, number: int) -> PageRequest:
         return self.paginator.request(number, self.size)
+
+    def _sorted_request(self, number: int) -> PageRequest:
+        return self.paginator.request(number, self._asked)
 
     async def _walk_single(self) -> None:
         slot = await self._pages.reserve()
@@ -395,16 +429,17 @@ class Walk:
         cursor = self.spec.cursor
         assert cursor is not None
         first = self._start.next_page
-        request = self._request(1)
+        request = self._sorted_request(1)
         probed = False  # a short page without a total was probed once at the server's size
         for number in range(first, first + self._max_pages + 1):
             if number - first >= self._max_pages:
                 break
             slot = await self._pages.reserve()
             try:
-                fetched = await self._fetch(number, request, slot, expect=None)
+                fetched = await self._fetch(number, request, slot, expect=None, repeats=self._inner == 1)
                 if fetched is not None and fetched.doubtful:
-                    fetched = await self._confirm(number, request, slot)
+                    await self._sleep(self._confirm_delay)
+                    fetched = await self._fetch(number, request, slot, expect=None, repeats=True)
                 if fetched is None:
                     return
                 values = [v for v in (cursor.value_of(r) for r in fetched.records) if v is not None]
@@ -443,17 +478,17 @@ class Walk:
             return False, False
         if not self.paginator.addressable:
             return facts.next is not None, False
-        offset = (self._inner - 1) * self.size
+        offset = (self._inner - 1) * self._asked
         if facts.total_items is not None:
             return facts.total_items > offset + count, False
         if facts.total_pages is not None:
             return facts.total_pages > self._inner, False
         if facts.next is not None:
             return True, False
-        if count < self.size and first:
-            self.size = count
+        if count < self._asked and first:
+            self.size = self._asked = count
             return True, True
-        return count >= self.size, False
+        return count >= self._asked, False
 
     def _sorted_next(self, fetched: Fetched, last: Comparable | None) -> PageRequest:
         """The request after a page of a sorted walk: from the page's last cursor value, or the next page inside
@@ -463,15 +498,26 @@ class Walk:
         if last is not None:
             bound = cursor.lower(last)
             if self.since is None or cursor.param_value(bound) != cursor.param_value(self.since):
-                self.since, self._inner = bound, 1
-                return self._request(1)
-        self._inner += 1  # one tie value (or no cursor values): page inside the bound
+                self.since, self._inner, self._asked = bound, 1, self.size
+                return self._sorted_request(1)
+        # One tie value (or no cursor values) fills the page. Read the tie in one response if the API serves a
+        # page that large (a page is atomic: nothing shifts inside it); else page inside the bound.
+        limit = self.paginator.max_page_size or max(MAX_TIE_PAGE, self.size)
+        if (
+            self._inner == 1
+            and self.paginator.sends_size()
+            and len(fetched.records) >= self._asked
+            and self._asked < limit
+        ):
+            self._asked = min(limit, self._asked * 2)
+            return self._sorted_request(1)
+        self._inner += 1
         if self.paginator.addressable:
-            return self._request(self._inner)
+            return self._sorted_request(self._inner)
         following = fetched.facts.next
         assert following is not None  # `_sorted_more` said more follows
         if following.url is None and self.paginator.sends_size():
-            return PageRequest(params=following.params + self._request(1).params)
+            return PageRequest(params=following.params + self._sorted_request(1).params)
         return following
 
     def _maybe_capped(
@@ -494,11 +540,17 @@ class Walk:
             and not facts.last
         )
 
-    async def _fetch(self, number: int, request: PageRequest, slot: Slot, *, expect: int | None) -> Fetched | None:
+    async def _fetch(
+        self, number: int, request: PageRequest, slot: Slot, *, expect: int | None, repeats: bool = False
+    ) -> Fetched | None:
+        """One page; `repeats`: the same rows as another page are expected (a keyset walk's next bound may return
+        its last page again: it then reads the tie at once or pages inside it, where repeats are checked)."""
         fetched = await self._pages.fetch(self, number, request, slot, expect=expect)
         if fetched is None:
             self._lost = True
             return None
+        if repeats:
+            return fetched
         try:
             self.check_progress(number, fetched.records)
         except NoProgress as exc:

@@ -37,7 +37,14 @@ def records_at(body: Any, path: tuple[str, ...], *, status: int | None = None) -
     if isinstance(value, list):
         return value
     where = f"at {'.'.join(path)!r}" if path else "as the body"
-    raise FatalError(f"expected a JSON array of records {where}, got {type(value).__name__}", status=status)
+    hint = ""
+    if isinstance(value, Mapping):  # an envelope: say where its lists are (json-server 1.0 answers {"data": [...]})
+        lists = [key for key, item in value.items() if isinstance(item, list) and isinstance(key, str)][:3]
+        prefix = ".".join(path) + "." if path else ""
+        if lists:
+            hint = f"; the table's records= would be {' or '.join(repr(prefix + key) for key in lists)}"
+    message = f"expected a JSON array of records {where}, got {type(value).__name__}{hint}"
+    raise FatalError(message, status=status)
 
 
 def parse_count(value: Any, what: str) -> int:

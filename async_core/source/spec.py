@@ -25,10 +25,18 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
+from async_core.source.defaults import (
+    PAGINATOR_LEFT_OUT,
+    RECORDS_LEFT_OUT,
+    TableDefaults,
+    TablePolicy,
+    params_left_out,
+)
+from async_core.source.deletes import Deletes, Reconcile
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import BoundList, NestedList
-from async_core.source.pagination import Paginator, Single
+from async_core.source.pagination import Paginator
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
@@ -99,11 +107,13 @@ class TableSpec:
     path: str  # relative to the base URL, e.g. "/users" or "/companies/{company_id}/departments"
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ("id",)  # destination column names; may be composite
-    records: str = ""  # where the records are in the body: "" for a bare array, "data", "result.items"
-    paginator: Paginator = dataclasses.field(default_factory=Single)
+    # where the records are in the body: "" for a bare array, "data", "result.items"; left out: the source's default
+    records: str = RECORDS_LEFT_OUT
+    paginator: Paginator = PAGINATOR_LEFT_OUT  # left out: the source's default (`table_defaults`), else Single()
     cursor: Incremental | None = None
     parent: Parent | None = None
-    params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
+    # sent with every request of the table; left out: the source's default (`table_defaults`), else none
+    params: Mapping[str, str] = dataclasses.field(default_factory=params_left_out)
     # A request body: a JSON object (a search) or a GraphQL query. The table is then POSTed, and its paging values
     # and its cursor's lower bound go into the body (at dotted paths; GraphQL: as variables), not the query string.
     body: Mapping[str, Any] | GraphQL | None = None
@@ -115,6 +125,11 @@ class TableSpec:
     # See `async_core.source.undeclared`.
     undeclared: Undeclared = "columns"
     nested: tuple[NestedList, ...] = ()  # list fields landed as child tables (`async_core.source.nested`)
+    policy: TablePolicy | None = None  # what this table sets of the source's `Policy` (page size, page limit)
+    # How deletes are seen (`async_core.source.deletes`): a tombstone field, or reconciliation after full passes;
+    # `deletes_of`: this table's records are the deleted keys of that table (a deleted-records endpoint).
+    deletes: Deletes | None = None
+    deletes_of: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -140,7 +155,16 @@ class TableSpec:
         problems += _declaration_problems(self)
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
+        if isinstance(self.deletes, Reconcile) and self.cursor is not None:
+            raise ValueError(
+                f"table {self.name!r}: deletes=Reconcile() needs full passes, but the table has a cursor (a pass "
+                "sees only what changed); use a Tombstone or a deleted-records table (deletes_of) instead"
+            )
+        if self.deletes_of is not None and (self.deletes is not None or self.nested):
+            raise ValueError(f"table {self.name!r}: a deletes_of table only deletes; it has no deletes or nested")
         object.__setattr__(self, "nested", tuple(self.nested))
+        keys = tuple(c for c in self.columns if c.name in self.primary_key)
+        object.__setattr__(self, "_keys", compile_transform(keys, undeclared="drop"))
         lists = tuple(nested.bind(self) for nested in self.nested)  # raises ValueError naming the nested table
         listed = frozenset(n.field for n in self.nested if len(compile_path(n.field)) == 1)  # not undeclared
         object.__setattr__(self, "_lists", lists)
@@ -165,6 +189,15 @@ class TableSpec:
     def http_method(self) -> str:
         """The method the table's requests use: POST when it has a body, unless declared."""
         return self.method.upper() if self.method else ("POST" if self.body is not None else "GET")
+
+    def keys_of(
+        self, record: object, processed_at: dt.datetime, parent: Mapping[str, Any] | None = None
+    ) -> dict[str, Any]:
+        """The primary key of one record (checked and converted like its columns): what `op.delete` is given."""
+        keys: Transform = object.__getattribute__(self, "_keys")
+        row = keys(record, processed_at, parent)
+        del row[PROCESSED_AT]
+        return row
 
     @property
     def lists(self) -> tuple[BoundList, ...]:
@@ -305,8 +338,11 @@ class Source:
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
     policy: Policy = dataclasses.field(default_factory=Policy)  # page size, retry details, waits, limits, cadence
+    # what every table has unless it says otherwise: records, paginator, params (`async_core.source.defaults`)
+    table_defaults: TableDefaults = dataclasses.field(default_factory=TableDefaults)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", self.table_defaults.apply(tuple(self.tables)))
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
         object.__setattr__(self, "record_rules", tuple(self.record_rules))
         if isinstance(self.secret_params, str):  # a single name may be given as a string
@@ -320,6 +356,14 @@ class Source:
         problems += [f"nested table {n!r} has the name of a table" for n in nested if n in names]
         problems += [f"nested table {n!r} is the connector's own table; rename it" for n in nested if n in META_TABLES]
         for table in self.tables:
+            target = table.deletes_of
+            if target is not None and target not in names:
+                problems.append(f"table {table.name!r}: deletes_of {target!r} is not a table of the source")
+            elif target is not None and self.table(target).primary_key != table.primary_key:
+                problems.append(
+                    f"table {table.name!r}: its primary key {list(table.primary_key)} must be that of {target!r} "
+                    f"({list(self.table(target).primary_key)}): each record names the row it deletes"
+                )
             if table.parent is not None and table.parent.table not in names:
                 problems.append(f"table {table.name!r}: parent {table.parent.table!r} is not a table of the source")
             if table.parent is not None and table.parent.table == table.name:
@@ -397,6 +441,8 @@ def schema_for(source: Source, table_names: tuple[str, ...]) -> list[dict[str, A
     entries = []
     for name in table_names:
         table = source.table(name)
+        if table.deletes_of is not None:
+            continue  # writes no table of its own: it deletes rows of another
         entries.append(table.schema_entry())
         entries += [bound.schema_entry() for bound in table.lists]
     return entries + META_SCHEMA

@@ -2,8 +2,9 @@
 
 One request, outermost first, in `async_core.http.client.ApiClient`'s order:
     rate limiter -> shared wait gate -> circuit breaker -> one HTTP attempt (this thread's requests.Session)
-and around it the same retry loop: `async_core.http.retry.Backoff` (strategy and jitter), never shorter than the
-server's hint (`server_delay`, `parse_wait_hint`), within the `RetryBudget`. There is no semaphore: the pool's
+and around it the async client's own retry decision (`async_core.http.decision.RetryDecision`: backoff with jitter,
+never shorter than the server's hint, a spent `RetryBudget` deferring a retry rather than dropping it), driven
+here with blocking sleeps. There is no semaphore: the pool's
 `max_workers` threads are the bound on requests in flight.
 
 Differences that belong to the concurrency model and nothing else:
@@ -33,9 +34,9 @@ from async_core.errors import (
     FatalError,
     FetchError,
     RetryableError,
-    WaitTooLongError,
 )
-from async_core.http.client import SESSION_HEADERS, settle
+from async_core.http.client import SESSION_HEADERS, retry_rules, settle
+from async_core.http.decision import GiveUp, RetryDecision
 from async_core.http.responses import (
     MAX_REDIRECTS,
     REDIRECT_STATUSES,
@@ -46,7 +47,7 @@ from async_core.http.responses import (
     too_large,
     total_count,
 )
-from async_core.http.retry import Backoff, RetryBudget, server_delay
+from async_core.http.retry import RetryBudget
 from async_core.settings import Settings
 from benchmarks.devtools import requests
 from benchmarks.threaded.breaker import Permit, ThreadedCircuitBreaker
@@ -112,13 +113,7 @@ class ThreadedApiClient:
         )
         self.budget = RetryBudget(percent=settings.retry_budget_percent)
         self._budget_lock = threading.Lock()
-        self._backoff = Backoff(
-            settings.retry_strategy,
-            settings.retry_jitter,
-            base_delay=settings.base_delay,
-            max_delay=settings.max_delay,
-            rng=rng,
-        )
+        self._rules = retry_rules(settings.http_policy(), rng if rng is not None else random.Random())
         self._origin = origin(base_url)
         self._max_bytes = int(settings.max_response_mb * MIB)
         self._timeout = (settings.api_timeout_seconds, settings.api_timeout_seconds)
@@ -150,17 +145,13 @@ class ThreadedApiClient:
     def fetch(self, url: str) -> Page:
         """GETs `url` until it gives a JSON array, or raises a `FetchError` / `WaitTooLongError`.
 
-        The contract of `async_core.http.client.ApiClient.fetch`: retries `RetryableError`s up to `max_retries` times
-        while the retry budget allows; waits for an open breaker for at most `max_wait_seconds` in all.
+        The contract of `async_core.http.client.ApiClient.fetch`, by the same decision (`async_core.http.decision`):
+        retries `RetryableError`s up to `max_retries` times, a retry the budget refuses deferred rather than dropped;
+        waits for an open breaker for at most `max_wait_seconds` in all.
         """
-        settings = self._settings
         with self._budget_lock:
             self.budget.note_request()
-        attempts = 0
-        retries = 0
-        previous_delay: float | None = None
-        breaker_waited = 0.0
-        last_error: FetchError | None = None
+        decision = RetryDecision(self._rules, spend=self._spend)  # the async client's decision, driven blocking
         while True:
             if self._limiter is not None:
                 self._limiter.acquire()
@@ -171,47 +162,37 @@ class ThreadedApiClient:
                 permit = self.breaker.acquire() if self.breaker else None
             except CircuitOpenError as exc:
                 self._counters.add("breaker_rejections")
-                if breaker_waited + exc.retry_in > settings.max_wait_seconds:
-                    raise WaitTooLongError(
-                        f"the API stayed unavailable (circuit breaker open) for more than max_wait_seconds "
-                        f"({settings.max_wait_seconds:g} s)"
-                    ) from exc
-                breaker_waited += exc.retry_in
-                self._sleep(exc.retry_in)
+                self._sleep(decision.refused(exc).seconds)
                 continue
-            attempts += 1
             try:
                 page = self._attempt(url, permit)
             except RetryableError as exc:
-                exc.attempts = attempts
-                last_error = exc
+                action = decision.failed(exc)
                 if exc.wait_hint is not None:
-                    if exc.wait_hint > settings.max_wait_seconds:
-                        raise WaitTooLongError(
-                            f"the server asked to wait {exc.wait_hint:g} s, more than max_wait_seconds "
-                            f"({settings.max_wait_seconds:g} s)"
-                        ) from exc
                     self.gate.pause_for(exc.wait_hint)
-                if retries >= settings.max_retries:
+                if isinstance(action, GiveUp):
+                    if action.budget_spent:
+                        self._counters.add("budget_refusals")
                     raise
-                with self._budget_lock:
-                    allowed = self.budget.try_spend()
-                if not allowed:
-                    self._counters.add("budget_refusals")
-                    raise
-                delay = server_delay(self._backoff.delay(retries, previous_delay), exc.wait_hint)
-                previous_delay = delay
-                retries += 1
+                if action.deferred:
+                    with self._budget_lock:
+                        self.budget.spend_deferred()
+                    self._counters.add("retries_deferred")
                 self._counters.add("retries")
-                self._sleep(delay)
+                self._sleep(action.seconds)
                 continue
             except FetchError as exc:
-                exc.attempts = attempts
+                decision.fatal(exc)
                 raise
-            if retries:
+            outcome = decision.succeeded()
+            if outcome.retried:
                 self._counters.add("retries_succeeded")
-            recovered = f"{type(last_error).__name__}: {last_error}" if last_error else None
-            return dataclasses.replace(page, attempts=attempts, recovered_from=recovered)
+            return dataclasses.replace(page, attempts=outcome.attempts, recovered_from=outcome.recovered_from)
+
+    def _spend(self) -> bool:
+        """A retry from the shared budget, under its lock (the worker threads share it)."""
+        with self._budget_lock:
+            return self.budget.try_spend()
 
     def _attempt(self, url: str, permit: Permit | None) -> Page:
         """One attempt: the request. Settles the breaker permit as async_core does."""

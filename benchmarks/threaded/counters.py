@@ -18,6 +18,7 @@ class SharedCounters:
         "retries",
         "retries_succeeded",
         "budget_refusals",
+        "retries_deferred",
         "breaker_rejections",
         "gate_waits",
     )

@@ -302,6 +302,7 @@ class ThreadedEngine:
                 "retries": counters["retries"],
                 "retries_succeeded": counters["retries_succeeded"],
                 "retry_budget_refusals": counters["budget_refusals"],
+                "retries_deferred": counters["retries_deferred"],
                 "breaker_opens": breaker.opens if breaker else 0,
                 "breaker_probes": breaker.probes if breaker else 0,
                 "breaker_rejections": counters["breaker_rejections"],

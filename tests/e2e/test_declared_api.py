@@ -175,3 +175,51 @@ def test_nested_lists_land_as_child_tables_with_exactly_the_servers_items(tmp_pa
     assert landed == [(o["id"], n, item["sku"], item["qty"]) for o in orders for n, item in enumerate(o["lineItems"])]
     refunds = warehouse.query("select orders_id, refund_id from tester.order_refunds order by orders_id")
     assert refunds == [(o["id"], r["id"]) for o in orders for r in o["refunds"]]
+
+
+DELETES_SOURCE = """
+    from async_core.source import Column, Reconcile, Source, TableSpec, Tombstone
+
+    ID = Column("id", "id", "INT")
+    SOURCE = Source(
+        name="crm",
+        tables=(
+            TableSpec(name="contacts", path="/contacts", columns=(ID,), deletes=Reconcile()),
+            TableSpec(name="deals", path="/deals", columns=(ID,), deletes=Tombstone("deleted_at", when_set=True)),
+            TableSpec(name="notes", path="/notes", columns=(ID,)),
+            TableSpec(name="notes_deleted", path="/notes/deleted", columns=(ID,), deletes_of="notes"),
+        ),
+    )
+"""
+
+
+def test_deletes_land_as_fivetran_deleted_exactly_as_the_server_holds(tmp_path: Path) -> None:
+    """Three ways, two syncs: a contact the server dropped (reconciled), a deal with deleted_at set (tombstone), a
+    note in the deleted-records endpoint: each is `_fivetran_deleted` in the warehouse, every row the server still
+    holds is not."""
+    served: dict[str, list[dict[str, Any]]] = {
+        "/contacts": [{"id": i} for i in (1, 2, 3)],
+        "/deals": [{"id": i, "deleted_at": None} for i in (1, 2, 3)],
+        "/notes": [{"id": i} for i in (1, 2, 3)],
+        "/notes/deleted": [],
+    }
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(served[request.path])
+
+    with serve(handler) as (url, _):
+        project = project_with(
+            tmp_path, "crm", DELETES_SOURCE, {"base_url": url, "tables": "contacts,deals,notes,notes_deleted"}
+        )
+        first = run_debug(project)
+        assert first.returncode == 0, first.stdout[-3000:]
+        served["/contacts"] = [{"id": 1}, {"id": 3}]
+        served["/deals"] = [{"id": 2, "deleted_at": "2024-05-01T00:00:00Z"}]  # only what changed
+        served["/notes"] = [{"id": 1}, {"id": 3}]
+        served["/notes/deleted"] = [{"id": 2}]
+        second = run_debug(project)
+    assert second.returncode == 0, second.stdout[-3000:]
+    warehouse = Warehouse(project)
+    for table in ("contacts", "deals", "notes"):
+        landed = warehouse.query(f"select id, _fivetran_deleted from tester.{table} order by id")
+        assert landed == [(1, False), (2, True), (3, False)], table

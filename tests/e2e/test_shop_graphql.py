@@ -9,7 +9,6 @@ local runner prints every checkpointed state.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 from typing import Any
 
@@ -33,12 +32,16 @@ def configuration(api: GraphQLServer, auth: OAuth2Server, refresh_token: str) ->
 
 
 def landed(warehouse: Warehouse) -> dict[int, tuple[str, Any]]:
-    rows = warehouse.query("select id, customer, line_items from tester.orders")
-    return {row[0]: (row[1], json.loads(row[2])) for row in rows}
+    """Each order's customer (an undeclared field: its own column) and its line items (the nested table)."""
+    items: dict[int, list[tuple[str, int]]] = {}
+    for order_id, sku, quantity in warehouse.query("select order_id, sku, quantity from tester.order_line_items"):
+        items.setdefault(order_id, []).append((sku, quantity))
+    rows = warehouse.query("select id, customer from tester.orders")
+    return {row[0]: (row[1], sorted(items.get(row[0], []))) for row in rows}
 
 
 def held(orders: list[dict[str, Any]]) -> dict[int, tuple[str, Any]]:
-    return {o["id"]: (o["customer"], o["line_items"]) for o in orders}
+    return {o["id"]: (o["customer"], sorted((i["sku"], i["quantity"]) for i in o["line_items"])) for o in orders}
 
 
 def test_two_syncs_land_exactly_what_the_shop_holds_with_a_rotated_token(tmp_path: Path) -> None:

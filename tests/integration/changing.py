@@ -36,6 +36,7 @@ class Collection:
     exclusive: bool = False
     next_id: int = 1
     after: Callable[[int], None] | None = None
+    pace: float = 1.0  # seconds the server's clock moves per request served (time passes between pages and syncs)
 
     @classmethod
     def of(cls, count: int, **options: Any) -> Collection:
@@ -79,6 +80,18 @@ class Collection:
             self.after(number)
         return body, len(listed)
 
+    def position(self, row: dict[str, Any]) -> tuple[Any, ...]:
+        return (row["id"],) if self.order == "id" else (parse(row["updatedAt"]), row["id"])
+
+    def format_position(self, row: dict[str, Any]) -> str:
+        return str(row["id"]) if self.order == "id" else f"{row['updatedAt']},{row['id']}"
+
+    def parse_position(self, text: str) -> tuple[Any, ...]:
+        if self.order == "id":
+            return (int(text),)
+        stamp_text, key = text.split(",")
+        return (parse(stamp_text), int(key))
+
     def date(self) -> dict[str, str]:
         return {"Date": format_datetime(self.now, usegmt=True)}
 
@@ -96,6 +109,7 @@ def handler(collection: Collection, style: str, *, fail: Callable[[web.Request],
     async def serve(request: web.Request) -> web.StreamResponse:
         if fail is not None and fail(request):
             return web.json_response({"error": "down"}, status=500, headers=collection.date())
+        collection.tick(collection.pace)
         date = collection.date()  # the time the page is read at: before the hook changes anything
         query = request.query
         since = query.get("updated_since")
@@ -106,26 +120,27 @@ def handler(collection: Collection, style: str, *, fail: Callable[[web.Request],
             if style == "json_link":
                 more = number * size < total
                 link = request.url.update_query(page=str(number + 1)) if more else None
-                body = {"data": data, "next": str(link) if link else None}
+                body = {"data": data, "next": str(link) if link else None, "total": total}
         elif style == "offset":
             size, offset = int(query.get("limit", "10")), int(query.get("offset", "0"))
             data, total = collection.page(since, offset, size, offset // size + 1)
             body = {"data": data, "total": total}
-        elif style == "cursor":
+        elif style == "cursor":  # a keyset token of the server's order, carrying the first request's bound
             size = int(query.get("per_page", "10"))
             token = query.get("cursor")
-            listed = collection.listed(None if token else since)
             if token:
-                after = tuple(base64.b64decode(token).decode().split("|"))
-                position = (parse(after[0]), int(after[1]))
-                listed = [r for r in collection.listed(None) if (parse(r["updatedAt"]), r["id"]) > position]
+                since_text, position = base64.b64decode(token).decode().split("|")
+                since = since_text or None
+            listed = collection.listed(since)
+            if token:
+                listed = [r for r in listed if collection.position(r) > collection.parse_position(position)]
             data = [dict(r) for r in listed[:size]]
             if collection.after is not None:
                 collection.after(0)
             token_out = None
             if len(listed) > size:
-                last = data[-1]
-                token_out = base64.b64encode(f"{last['updatedAt']}|{last['id']}".encode()).decode()
+                text = f"{since or ''}|{collection.format_position(data[-1])}"
+                token_out = base64.b64encode(text.encode()).decode()
             body = {"data": data, "next_cursor": token_out}
         else:
             raise AssertionError(style)

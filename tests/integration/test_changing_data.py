@@ -73,8 +73,7 @@ def test_an_update_during_a_page_number_pass_is_a_torn_pass_read_again(monkeypat
     assert first.status == "partial"
     assert ("t", None, "TornPass") in [(t, None, kind) for t, _, kind in errors(sink)]
     assert (statuses(second), statuses(third)) == ({"t": "complete"}, {"t": "complete"})
-    # not sorted by the cursor as declared: the watermark is capped at the clean pass's start (its Date less 1 s)
-    assert entry(sink.checkpoints()[-1], "t")["watermark"] == "2026-01-01T00:59:59+00:00"
+    assert entry(sink.checkpoints()[-1], "t")["watermark"] == "2026-01-01T01:00:00+00:00"
 
 
 def test_an_update_during_a_sorted_keyset_pass_moves_ahead_of_the_walk(monkeypatch: Any) -> None:
@@ -140,10 +139,11 @@ def test_a_resumed_page_number_pass_over_an_unchanged_collection_goes_on_at_its_
 # -- (3) the watermark passes an update made during the pass
 
 
-def test_the_watermark_of_an_unsorted_api_never_passes_the_passs_start(monkeypatch: Any) -> None:
+def test_an_update_made_during_an_unsorted_pass_is_read_again(monkeypatch: Any) -> None:
     """Ordered by id, not by the cursor. The server's clock says 00:30 when page 1 is served; right after it, row 1
-    is updated (01:00) and row 5, on a later page, too (02:00). The watermark is at most the pass's start (its
-    `Date`, less a second), so sync 2 asks from 00:29:59 and row 1's latest version lands."""
+    is updated (01:00) and row 5, on a later page, too (02:00). Before, the watermark became 02:00 and row 1 kept
+    its old version for good. Now row 5's value, after the pass began by the server's clock, tears the pass (a row
+    changed while it was read): the watermark stays, the next pass reads both again."""
     declare(monkeypatch, table())
     collection = Collection.of(6, order="id", now=EPOCH + dt.timedelta(minutes=30))
     done: list[int] = []
@@ -156,15 +156,29 @@ def test_the_watermark_of_an_unsorted_api_never_passes_the_passs_start(monkeypat
             collection.tick(3 * 3600)
 
     collection.after = after
-    with serve(handler(collection, "page_number")) as (url, seen):
+    with serve(handler(collection, "page_number")) as (url, _):
         sink = RecordingSink()
         results = three_syncs(url, sink)
-    assert latest(sink.rows("t")) == server_rows(collection) == {1: 1, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0}, (
-        seen.requests,
-        sink.checkpoints()[-1],
-    )
-    assert any("updated_since=2026-01-01T00:29:59Z" in path for path in seen.requests), seen.requests
-    assert [r.status for r in results] == ["succeeded"] * 3
+    assert latest(sink.rows("t")) == server_rows(collection) == {1: 1, 2: 0, 3: 0, 4: 0, 5: 1, 6: 0}
+    assert [statuses(r) for r in results] == [{"t": "incomplete"}, {"t": "complete"}, {"t": "complete"}]
+    assert entry(sink.checkpoints()[-1], "t")["watermark"] == "2026-01-01T02:00:00+00:00"
+
+
+def test_the_watermark_of_an_unsorted_api_never_passes_the_passs_start(monkeypatch: Any) -> None:
+    """A row whose cursor is ahead of the server's clock (a skewed writer: 05:00 while the server says 00:30)
+    does not move the watermark past the pass's start (its Date less a second): the next pass asks from
+    00:29:59, and a row updated meanwhile at 01:00 is read; before, the bound 05:00 left it out for good."""
+    declare(monkeypatch, table())
+    collection = Collection.of(6, order="id", now=EPOCH + dt.timedelta(minutes=30))
+    collection.update(6, at=EPOCH + dt.timedelta(hours=5))
+    with serve(handler(collection, "page_number")) as (url, seen):
+        sink = RecordingSink()
+        first = sync(url, sink, page_size="2")
+        collection.update(2, at=EPOCH + dt.timedelta(hours=1))
+        second = sync(url, sink, sink.checkpoints()[-1], page_size="2")
+    assert statuses(first) == statuses(second) == {"t": "complete"}
+    assert any("updated_since=2026-01-01T00:30:00Z" in path for path in seen.requests), seen.requests
+    assert latest(sink.rows("t"))[2] == 1
 
 
 # -- (4) a total contradicted by its own page

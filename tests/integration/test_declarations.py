@@ -7,13 +7,28 @@ before the fix it names (the case number is the issue's).
 
 from __future__ import annotations
 
+import dataclasses
+import datetime as dt
 import itertools
 import json
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 
-from async_core.source import BearerAuth, Column, Incremental, JsonLink, JsonServer, Parent, SessionAuth, TableSpec
+from async_core.source import (
+    BearerAuth,
+    Column,
+    Incremental,
+    JsonLink,
+    JsonServer,
+    Parent,
+    RecordAction,
+    RecordRule,
+    SessionAuth,
+    TableSpec,
+)
+from tests.devtools import pytest
 from tests.integration.declared import ID, declare, errors, sync
 from tests.integration.servers import paged, serve
 from tests.sinks import RecordingSink
@@ -225,11 +240,16 @@ def test_a_dotted_parent_key_fills_the_child_path_and_an_unreadable_one_is_an_er
 
 
 def test_a_lost_child_page_names_its_parent_the_path_and_the_apis_error_code(monkeypatch: Any) -> None:
-    """Case 10: the row read `page 1`, `FatalError`, "HTTP 404", with no parent, path or the API's code."""
-    declare(monkeypatch, *shop_tables())
+    """Case 10: the row read `page 1`, `FatalError`, "HTTP 404", with no parent, path or the API's code; the rows a
+    rule skipped did not name their parent either."""
+    customers, orders = shop_tables()
+    skip = RecordRule("test order", lambda record: record.get("id") == 41, RecordAction.SKIP)
+    declare(monkeypatch, customers, dataclasses.replace(orders, record_rules=(skip,)))
     with serve(shop(archived=3)) as (url, _):
         sink = RecordingSink()
         sync(url, sink, tables="orders")
+    skipped = [row["message"] for row in sink.rows("sync_errors") if row["error_type"] == "RecordSkipped"]
+    assert skipped == ["record skipped by rule 'test order' (parent customer_id=4, path /customers/4/orders)"]
     lost = [row for row in sink.rows("sync_errors") if row["error_type"] == "FatalError"]
     assert [(row["table_name"], row["page"], row["message"]) for row in lost] == [
         (
@@ -340,3 +360,97 @@ def test_the_threshold_line_names_the_most_common_cause_with_consistent_counts(m
         "the most common: field 'id' should be INT, got str: 160 of 160 errors"
     )
     assert result.summary["error_summary"]["total_errors"] == 160
+
+
+# -- README: a parent selected with its child is listed once per sync
+
+
+def customers_and_orders(count: int) -> Any:
+    customers = paged([{"id": i} for i in range(1, count + 1)])
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.path == "/customers":
+            response: web.StreamResponse = await customers(request)
+            return response
+        customer = int(request.path.split("/")[2])
+        return web.json_response([{"id": customer * 10 + n} for n in (1, 2)])
+
+    return handler
+
+
+def test_a_parent_selected_with_its_child_is_listed_once_per_sync(monkeypatch: Any) -> None:
+    """customers (3 pages) and orders selected together: /customers was asked for 6 times (its own pass, then the
+    child's listing); now 3, the child's parents taken from the parent's own pass. Every row lands as before."""
+    customers = TableSpec(name="customers", path="/customers", columns=(ID,), paginator=JsonServer())
+    orders = TableSpec(
+        name="orders",
+        path="/customers/{customer_id}/orders",
+        columns=(Column("customer_id", "id", "INT", from_parent=True), ID),
+        primary_key=("customer_id", "id"),
+        parent=Parent("customers"),
+    )
+    declare(monkeypatch, customers, orders)
+    with serve(customers_and_orders(25)) as (url, seen):
+        sink = RecordingSink()
+        result = sync(url, sink, tables="customers,orders", page_size="10")
+    assert result.status == "succeeded", result.message
+    assert sink.ids("customers") == list(range(1, 26))
+    assert sorted((r["customer_id"], r["id"]) for r in sink.rows("orders")) == [
+        (c, c * 10 + n) for c in range(1, 26) for n in (1, 2)
+    ]
+    listing = [path for path in seen.requests if path.startswith("/customers?")]
+    assert sorted(listing) == [
+        "/customers?_page=1&_limit=10",
+        "/customers?_page=2&_limit=10",
+        "/customers?_page=3&_limit=10",
+    ]
+    with serve(customers_and_orders(25)) as (url, seen):
+        sync(url, RecordingSink(), tables="orders", page_size="10")  # the child alone still lists its parents
+    assert len([path for path in seen.requests if path.startswith("/customers?")]) == 3
+
+
+# -- 2. A column named processed_at is refused, and the API's field lands under another name
+
+
+def test_an_apis_processed_at_lands_under_its_own_name_and_the_clash_is_refused(monkeypatch: Any) -> None:
+    """Case 2: a declared `processed_at` (Shopify orders have one) was overwritten by the sync time in every row,
+    its declared type too. The clash is refused at import with the fix; the fix lands the API's value."""
+    clash = (ID, Column("processed_at", "processed_at", "UTC_DATETIME"))
+    with pytest.raises(ValueError, match="column 'processed_at' is the connector's own"):
+        TableSpec(name="orders", path="/orders", columns=clash)
+    renamed = (ID, Column("source_processed_at", "processed_at", "UTC_DATETIME"))
+    declare(monkeypatch, TableSpec(name="orders", path="/orders", columns=renamed))
+    api = [{"id": 1, "processed_at": "2020-01-02T03:04:05Z"}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(api)
+
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        sync(url, sink)
+    (row,) = sink.rows("orders")
+    assert row["source_processed_at"] == dt.datetime(2020, 1, 2, 3, 4, 5, tzinfo=dt.UTC)
+    assert row["processed_at"] > dt.datetime(2026, 1, 1, tzinfo=dt.UTC)  # the sync's own time
+
+
+# -- The README's examples are what the connector prints
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_text() -> str:
+    return " ".join(README.read_text(encoding="utf-8").split())
+
+
+def test_the_readmes_threshold_and_cursor_lines_are_the_connectors(monkeypatch: Any) -> None:
+    """The README quotes the threshold line of case 11 and the start of case 9's warning: exactly these."""
+    declare(monkeypatch, TableSpec(name="t", path="/t", columns=(ID,)))
+    with serve(paged([{"id": str(i)} for i in range(1, 161)])) as (url, _):
+        failed = sync(url, RecordingSink(), total_error_threshold="15")
+    assert f"`sync stopped: {failed.message}`" in readme_text()
+    cursor = Incremental(field="id", param="id_gt", kind="number")
+    text_ids = TableSpec(name="t", path="/t", columns=(Column("id", "id", "STRING"),), cursor=cursor)
+    declare(monkeypatch, text_ids)
+    with serve(paged([{"id": str(i)} for i in range(1, 26)])) as (url, _):
+        (warning,) = sync(url, RecordingSink()).warnings
+    assert f"`{warning.split('; ')[0]}; ...`" in readme_text()

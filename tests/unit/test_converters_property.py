@@ -14,13 +14,18 @@ import math
 import struct
 from typing import Any
 
-from hypothesis import HealthCheck, example, given, settings
-from hypothesis import strategies as st
-
 from async_core.errors import RecordError
 from async_core.source import Column, Incremental, TableSpec
 from async_core.source.types import FIVETRAN_TYPES
-from tests.devtools import pytest
+from tests.devtools import hypothesis, pytest
+from tests.devtools import strategies as st
+
+HealthCheck, example, given, settings = (
+    hypothesis.HealthCheck,
+    hypothesis.example,
+    hypothesis.given,
+    hypothesis.settings,
+)
 
 NOW = dt.datetime(2026, 1, 2, tzinfo=dt.UTC)
 FLOAT32_MAX = struct.unpack("<f", struct.pack("<I", 0x7F7FFFFF))[0]

@@ -245,3 +245,11 @@ def test_a_body_without_records_at_the_path_is_fatal() -> None:
         records_at({"error": "nope"}, ("data",))
     with pytest.raises(FatalError, match="expected a JSON array of records as the body, got dict"):
         records_at({"data": []}, ())
+
+
+def test_an_envelope_where_records_were_expected_says_where_its_lists_are() -> None:
+    """json-server 1.0 answers `_page` with {"first": 1, ..., "data": [...]}: the error names `records=`."""
+    with pytest.raises(FatalError, match=r"got dict; the table's records= would be 'data'$"):
+        records_at({"first": 1, "pages": 3, "data": [{"id": "1"}]}, ())
+    with pytest.raises(FatalError, match=r"at 'result', got dict; the table's records= would be 'result.items'$"):
+        records_at({"result": {"items": [], "total": 0}}, ("result",))
