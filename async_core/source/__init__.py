@@ -24,6 +24,7 @@ from async_core.source.pagination import (
 from async_core.source.policy import Policy
 from async_core.source.rules import RecordAction, RecordRule, ResponseAction, ResponseRule, Rules
 from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
+from async_core.source.windows import Windows
 
 __all__ = [
     "ApiKeyAuth",
@@ -59,4 +60,5 @@ __all__ = [
     "Source",
     "TableSpec",
     "Tombstone",
+    "Windows",
 ]
