@@ -28,7 +28,7 @@ from async_core.http.retry import Jitter, RetryStrategy
 from async_core.source.catalogue import DEFAULT_SOURCE, load_source
 from async_core.source.policy import RANGES, WHOLE, Policy
 from async_core.source.shard import ALL, Shard, check_tables, parse_shard
-from async_core.source.spec import ConfigKey, Source
+from async_core.source.spec import ConfigKey, Source, TableSpec
 
 PLAYGROUND = "playground"
 PLAYGROUND_PROFILES = ("none", "flaky")
@@ -86,9 +86,17 @@ class Settings:
     concurrency_min_gain_percent: float = 3.0  # the throughput a larger limit must add to be kept
     playground_capacity: int = 0  # requests the embedded playground serves at once before it slows; 0 = unbounded
 
+    # The keys of MOVED_KEYS the configuration gave (honoured this release, over the source's and tables' policies).
+    moved: frozenset[str] = frozenset()
     # The source's own keys (credentials, options), by name: never printed.
     source_values: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
     catalogue: Source = dataclasses.field(default_factory=lambda: load_source(DEFAULT_SOURCE), repr=False)
+
+    def table_value(self, table: TableSpec, name: str) -> Any:
+        """`page_size` or `max_pages_per_table` for `table`: a moved configuration key if given, else the table's
+        `TablePolicy`, else the source's `Policy`."""
+        own = getattr(table.policy, name) if table.policy is not None else None
+        return getattr(self, name) if own is None or name in self.moved else own
 
     def http_policy(self) -> http_policy.HttpPolicy:
         """The HTTP client's knobs: the user's keys and the source's policy, as the client takes them."""
@@ -285,6 +293,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     raw_source = str(configuration.get("source", "")).strip() or DEFAULT_SOURCE
     source = load_source(raw_source)
     values: dict[str, Any] = {"source": raw_source, "catalogue": source}
+    values["moved"] = frozenset(key for key in MOVED_KEYS if key in configuration)
     values.update({name: getattr(source.policy, name) for name in POLICY_FIELDS})
     parsers = {**PARSERS, **{key: moved.parse for key, moved in MOVED_KEYS.items()}}
     for key, parse in parsers.items():

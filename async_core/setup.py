@@ -162,7 +162,7 @@ def _walk(engine: Engine, settings: Settings, spec: TableSpec, parent: Mapping[s
         spec,
         pages=None,  # type: ignore[arg-type]  # the probe fetches through the engine directly
         start=WalkStart(),
-        page_size=settings.page_size or 1,
+        page_size=settings.table_value(spec, "page_size") or 1,
         max_pages=1,
         confirm_delay=0.0,
         parent=parent,
@@ -170,7 +170,7 @@ def _walk(engine: Engine, settings: Settings, spec: TableSpec, parent: Mapping[s
 
 
 def _first(spec: TableSpec, settings: Settings) -> PageRequest:
-    size = spec.paginator.page_size or settings.page_size
+    size = spec.paginator.page_size or settings.table_value(spec, "page_size")
     if spec.paginator.max_page_size:
         size = min(size, spec.paginator.max_page_size)
     return spec.paginator.request(1, size) if size else PageRequest()

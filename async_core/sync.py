@@ -300,6 +300,8 @@ def _partial_message(metrics: Metrics, ledger: ErrorLedger) -> str:
             what.append(f"{pages} page(s) could not be fetched")
         if records:
             what.append(f"{records} record(s) rejected")
+        if ledger.torn[name]:
+            what.append("its data changed while it was read (the pass is read again)")
         reason = " and ".join(what) or "not finished"
         parts.append(f"{name} {table.status} ({reason})")
     return (

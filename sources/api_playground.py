@@ -29,8 +29,8 @@ from async_core.source import (
     PageNumber,
     Parent,
     SessionAuth,
-    Single,
     Source,
+    TableDefaults,
     TableSpec,
 )
 
@@ -51,14 +51,6 @@ ITEM_COLUMNS = (
 )
 
 
-def items(name: str, path: str, **options: object) -> TableSpec:
-    return TableSpec(name=name, path=path, columns=ITEM_COLUMNS, records="data", **options)  # type: ignore[arg-type]
-
-
-def auth_items(name: str, path: str, auth: object) -> TableSpec:
-    return items(name, path, paginator=Single(), auth=auth)
-
-
 SOURCE = Source(
     name="api_playground",
     base_url="http://127.0.0.1:5001",
@@ -70,6 +62,7 @@ SOURCE = Source(
         ConfigKey("session_username", "Session user name", "For items_session_auth", secret=True),
         ConfigKey("session_password", "Session password", "For items_session_auth", secret=True),
     ),
+    table_defaults=TableDefaults(records="data"),  # every endpoint answers {"data": [...], ...}
     default_tables=(
         "items_next_page_url",
         "items_page_number",
@@ -80,9 +73,10 @@ SOURCE = Source(
         "departments",
     ),
     tables=(
-        items(
+        TableSpec(
             "items_next_page_url",
             "/pagination/next_page_url",
+            ITEM_COLUMNS,
             paginator=JsonLink(
                 next_path="next_page_url",
                 size_param="per_page",
@@ -93,9 +87,10 @@ SOURCE = Source(
             params=ORDER,
             cursor=SORTED_SINCE,
         ),
-        items(
+        TableSpec(
             "items_page_number",
             "/pagination/page_number",
+            ITEM_COLUMNS,
             paginator=PageNumber(
                 page_param="page",
                 size_param="per_page",
@@ -106,9 +101,10 @@ SOURCE = Source(
             params=ORDER,
             cursor=SORTED_SINCE,
         ),
-        items(
+        TableSpec(
             "items_offset",
             "/pagination/offset",
+            ITEM_COLUMNS,
             paginator=Offset(
                 offset_param="offset",
                 limit_param="limit",
@@ -119,23 +115,28 @@ SOURCE = Source(
             params=ORDER,
             cursor=SORTED_SINCE,
         ),
-        items(
+        TableSpec(
             "items_keyset",
             "/pagination/keyset",
+            ITEM_COLUMNS,
             paginator=Cursor(cursor_path="scroll_param", cursor_param="scroll_param"),
             cursor=Incremental(field="updatedAt", param="updated_since", first_request_only=True, sorted=True),
         ),
-        items("items_since", "/incremental/timestamp", cursor=Incremental(field="updatedAt", param="since")),
-        auth_items("items_basic_auth", "/auth/http_basic", BasicAuth()),
-        auth_items("items_bearer_auth", "/auth/http_bearer", BearerAuth()),
-        auth_items("items_api_key_auth", "/auth/api_key", ApiKeyAuth(key="api_key", prefix="apiKey")),
-        auth_items(
-            "items_session_auth", "/auth/session_token/data", SessionAuth(login_path="/auth/session_token/login")
+        TableSpec(
+            "items_since", "/incremental/timestamp", ITEM_COLUMNS, cursor=Incremental(field="updatedAt", param="since")
+        ),
+        TableSpec("items_basic_auth", "/auth/http_basic", ITEM_COLUMNS, auth=BasicAuth()),
+        TableSpec("items_bearer_auth", "/auth/http_bearer", ITEM_COLUMNS, auth=BearerAuth()),
+        TableSpec("items_api_key_auth", "/auth/api_key", ITEM_COLUMNS, auth=ApiKeyAuth(key="api_key", prefix="apiKey")),
+        TableSpec(
+            "items_session_auth",
+            "/auth/session_token/data",
+            ITEM_COLUMNS,
+            auth=SessionAuth(login_path="/auth/session_token/login"),
         ),
         TableSpec(
             name="companies",
             path="/cursors/companies",
-            records="data",
             primary_key=("company_id",),
             params=ORDER,
             cursor=UPDATED_SINCE,
@@ -149,7 +150,6 @@ SOURCE = Source(
         TableSpec(
             name="departments",
             path="/cursors/{company_id}/departments",
-            records="data",
             parent=Parent("companies"),
             primary_key=("company_id", "department_id"),
             params=ORDER,

@@ -5,16 +5,10 @@ snake_cased, nested objects kept as JSON. No change cursor: every sync is a full
 is sent as a bearer token.
 """
 
-from async_core.source import BearerAuth, Column, ConfigKey, JsonServer, Source, TableSpec
+from async_core.source import BearerAuth, Column, ConfigKey, JsonServer, Policy, Source, TableDefaults, TableSpec
 
 ID = Column("id", "id", "INT")
 TITLE = Column("title", "title", "STRING")
-PAGES = JsonServer()
-
-
-def table(name: str, *columns: Column) -> TableSpec:
-    return TableSpec(name=name, path=f"/{name}", columns=(ID, *columns), paginator=PAGES)
-
 
 SOURCE = Source(
     name="jsonplaceholder",
@@ -22,34 +16,52 @@ SOURCE = Source(
     auth=BearerAuth(token_key="api_key", optional=True),
     keys=(ConfigKey("api_key", "API key", "Sent as a bearer token, if set", secret=True),),
     default_tables=("users", "posts", "comments"),
+    table_defaults=TableDefaults(paginator=JsonServer()),  # every collection pages the same way
+    policy=Policy(page_size=25),  # rows per request (`_limit`)
     tables=(
-        table(
+        TableSpec(
             "users",
-            Column("name", "name", "STRING"),
-            Column("username", "username", "STRING"),
-            Column("email", "email", "STRING"),
-            Column("address", "address", "JSON"),
-            Column("phone", "phone", "STRING"),
-            Column("website", "website", "STRING"),
-            Column("company", "company", "JSON"),
+            "/users",
+            (
+                ID,
+                Column("name", "name", "STRING"),
+                Column("username", "username", "STRING"),
+                Column("email", "email", "STRING"),
+                Column("address", "address", "JSON"),
+                Column("phone", "phone", "STRING"),
+                Column("website", "website", "STRING"),
+                Column("company", "company", "JSON"),
+            ),
         ),
-        table("posts", Column("user_id", "userId", "INT"), TITLE, Column("body", "body", "STRING")),
-        table(
+        TableSpec("posts", "/posts", (ID, Column("user_id", "userId", "INT"), TITLE, Column("body", "body", "STRING"))),
+        TableSpec(
             "comments",
-            Column("post_id", "postId", "INT"),
-            Column("name", "name", "STRING"),
-            Column("email", "email", "STRING"),
-            Column("body", "body", "STRING"),
+            "/comments",
+            (
+                ID,
+                Column("post_id", "postId", "INT"),
+                Column("name", "name", "STRING"),
+                Column("email", "email", "STRING"),
+                Column("body", "body", "STRING"),
+            ),
         ),
-        table("albums", Column("user_id", "userId", "INT"), TITLE),
-        table(
+        TableSpec("albums", "/albums", (ID, Column("user_id", "userId", "INT"), TITLE)),
+        TableSpec(
             "photos",
-            Column("album_id", "albumId", "INT"),
-            TITLE,
-            Column("url", "url", "STRING"),
-            Column("thumbnail_url", "thumbnailUrl", "STRING"),
+            "/photos",
+            (
+                ID,
+                Column("album_id", "albumId", "INT"),
+                TITLE,
+                Column("url", "url", "STRING"),
+                Column("thumbnail_url", "thumbnailUrl", "STRING"),
+            ),
         ),
-        table("todos", Column("user_id", "userId", "INT"), TITLE, Column("completed", "completed", "BOOLEAN")),
+        TableSpec(
+            "todos",
+            "/todos",
+            (ID, Column("user_id", "userId", "INT"), TITLE, Column("completed", "completed", "BOOLEAN")),
+        ),
     ),
 )
 

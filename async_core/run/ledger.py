@@ -172,6 +172,7 @@ class ErrorLedger:
         self.total = 0  # every error recorded
         self.pages_lost: Counter[str] = Counter()  # per table: pages that could not be fetched (HIGH and above)
         self.records_rejected: Counter[str] = Counter()  # per table: records lost (MEDIUM and above)
+        self.torn: Counter[str] = Counter()  # per table: passes torn by data that changed while read (no page lost)
         self.by_severity: Counter[Severity] = Counter()
         self.by_table: Counter[str] = Counter()
         self.by_rule: Counter[str] = Counter()
@@ -187,7 +188,9 @@ class ErrorLedger:
         if self.by_severity[error.severity] < SAMPLE_PER_SEVERITY:
             self.sample.append(error)
         self.by_severity[error.severity] += 1
-        if error.severity >= Severity.HIGH and error.page is not None and error.record_id is None:
+        if error.error_type == "TornPass":
+            self.torn[error.table] += 1
+        elif error.severity >= Severity.HIGH and error.page is not None and error.record_id is None:
             self.pages_lost[error.table] += 1
         if error.severity >= Severity.MEDIUM and error.raw_record is not None:
             self.records_rejected[error.table] += 1

@@ -6,6 +6,7 @@ SOURCE = Source(name="my_api", base_url="https://api.example.com", tables=(Table
 """
 
 from async_core.source.auth import ApiKeyAuth, Auth, BasicAuth, BearerAuth, NoAuth, SessionAuth
+from async_core.source.defaults import TableDefaults, TablePolicy
 from async_core.source.deletes import Reconcile, Tombstone
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
@@ -58,6 +59,8 @@ __all__ = [
     "SessionAuth",
     "Single",
     "Source",
+    "TableDefaults",
+    "TablePolicy",
     "TableSpec",
     "Tombstone",
     "Windows",

@@ -25,11 +25,18 @@ from typing import Any
 from async_core.errors import RecordError
 from async_core.source.auth import Auth, NoAuth
 from async_core.source.compiled import Transform, compile_transform
+from async_core.source.defaults import (
+    PAGINATOR_LEFT_OUT,
+    RECORDS_LEFT_OUT,
+    TableDefaults,
+    TablePolicy,
+    params_left_out,
+)
 from async_core.source.deletes import Deletes, Reconcile
 from async_core.source.graphql import GraphQL, Relay
 from async_core.source.incremental import Incremental
 from async_core.source.nested import BoundList, NestedList
-from async_core.source.pagination import Paginator, Single
+from async_core.source.pagination import Paginator
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
@@ -101,11 +108,13 @@ class TableSpec:
     path: str  # relative to the base URL, e.g. "/users" or "/companies/{company_id}/departments"
     columns: tuple[Column, ...]
     primary_key: tuple[str, ...] = ("id",)  # destination column names; may be composite
-    records: str = ""  # where the records are in the body: "" for a bare array, "data", "result.items"
-    paginator: Paginator = dataclasses.field(default_factory=Single)
+    # where the records are in the body: "" for a bare array, "data", "result.items"; left out: the source's default
+    records: str = RECORDS_LEFT_OUT
+    paginator: Paginator = PAGINATOR_LEFT_OUT  # left out: the source's default (`table_defaults`), else Single()
     cursor: Incremental | None = None
     parent: Parent | None = None
-    params: Mapping[str, str] = dataclasses.field(default_factory=dict)  # sent with every request of the table
+    # sent with every request of the table; left out: the source's default (`table_defaults`), else none
+    params: Mapping[str, str] = dataclasses.field(default_factory=params_left_out)
     # A request body: a JSON object (a search) or a GraphQL query. The table is then POSTed, and its paging values
     # and its cursor's lower bound go into the body (at dotted paths; GraphQL: as variables), not the query string.
     body: Mapping[str, Any] | GraphQL | None = None
@@ -117,6 +126,7 @@ class TableSpec:
     # See `async_core.source.undeclared`.
     undeclared: Undeclared = "columns"
     nested: tuple[NestedList, ...] = ()  # list fields landed as child tables (`async_core.source.nested`)
+    policy: TablePolicy | None = None  # what this table sets of the source's `Policy` (page size, page limit)
     # How deletes are seen (`async_core.source.deletes`): a tombstone field, or reconciliation after full passes;
     # `deletes_of`: this table's records are the deleted keys of that table (a deleted-records endpoint).
     deletes: Deletes | None = None
@@ -332,8 +342,11 @@ class Source:
     response_rules: tuple[ResponseRule, ...] = ()  # for every table, after the table's own
     record_rules: tuple[RecordRule, ...] = ()  # for every table, after the table's own
     policy: Policy = dataclasses.field(default_factory=Policy)  # page size, retry details, waits, limits, cadence
+    # what every table has unless it says otherwise: records, paginator, params (`async_core.source.defaults`)
+    table_defaults: TableDefaults = dataclasses.field(default_factory=TableDefaults)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "tables", self.table_defaults.apply(tuple(self.tables)))
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
         object.__setattr__(self, "record_rules", tuple(self.record_rules))
         if isinstance(self.secret_params, str):  # a single name may be given as a string

@@ -75,7 +75,7 @@ def test_every_table_lands_exactly_and_the_second_sync_costs_half(tmp_path: Path
     """No rate limit, the source's default tables (those with a cursor): each items_* table holds the server's 200
     ids, companies 2, departments 8; the second sync (incremental) sends at most half the requests of the first,
     and the tables stay exact. (The auth tables have no cursor: their endpoints take no filter, so each sync reads
-    their 20 rows again; with them the second sync costs 14 requests against 26.)"""
+    their 20 rows again; with them the second sync costs 14 requests against 29.)"""
     default = ",".join(SOURCE.default_tables)
     with api_playground_server() as server:
         project = make_project(tmp_path / "project", configuration(server, tables=default))

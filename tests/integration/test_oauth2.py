@@ -143,3 +143,17 @@ def test_a_dead_refresh_token_fails_the_sync_with_the_fix_and_no_token_in_it(mon
     assert "invalid_grant" in message
     assert "'refresh_token'" in message
     assert [s for s in secrets_of(server) if s in shown(sink, caplog)] == []
+
+
+def test_a_wrong_client_secret_fails_the_sync_naming_the_keys_not_the_secret(monkeypatch: Any, caplog: Any) -> None:
+    """The token endpoint's 401 invalid_client is read (its body says why): CRITICAL, the fix named."""
+    caplog.set_level(logging.DEBUG)
+    with oauth2_server() as server:
+        name = declare(monkeypatch, orders("orders", OAuth2ClientCredentials(token_url="/oauth/token")))
+        sink = RecordingSink()
+        result = sync(server.base_url, sink, source=name, client_id=CLIENT_ID, client_secret="wrong-secret-value")
+    assert result.status == "failed"
+    message = " ".join(row["message"] for row in sink.rows("sync_errors"))
+    assert "(invalid_client): check 'client_id' and 'client_secret'" in message
+    assert "wrong-secret-value" not in shown(sink, caplog)
+    assert sink.ids("orders") == []

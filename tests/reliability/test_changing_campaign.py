@@ -14,18 +14,24 @@ row that existed, unchanged, throughout it; no sync hangs (each is held to a tim
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import datetime as dt
 import random
+import signal
+from pathlib import Path
 from typing import Any
 
 from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Paginator, TableSpec
 from tests.devtools import pytest
+from tests.e2e.project import Warehouse as DebugWarehouse
+from tests.e2e.project import make_project, run_debug, started_debug, state_of, wait_for
 from tests.integration.changing import EPOCH, Collection, handler
 from tests.integration.declared import FAST, ID, declare
 from tests.integration.servers import serve
 from tests.reliability.support import checked_sync, port_of
 from tests.sinks import RecordingSink
+from tests.states import open_pass
 
 pytestmark = pytest.mark.reliability
 
@@ -187,4 +193,99 @@ def test_no_row_the_server_holds_is_lost_while_it_changes(
     stale = sorted(key for key, version in held.items() if key in warehouse.landed and warehouse.landed[key] != version)
     outcome.update(changes=mutator.changes, rows=len(held), missing=len(missing), stale=len(stale))
     print("CAMPAIGN", outcome)
+    assert (missing, stale) == ([], []), f"missing {missing}, stale {stale}"
+
+
+# -- real SIGKILLs of `fivetran debug` in the middle of a changing pass
+
+KILLED_CASES = [("page_number", "id", False), ("json_link", "updatedAt", True)]
+KILLED_ROWS = 150
+SOURCE_MODULE = '''"""The campaign's changing collection (written by tests/reliability/test_changing_campaign.py)."""
+
+from async_core.source import Column, Cursor, Incremental, JsonLink, Offset, PageNumber, Source, TableSpec
+
+PAGINATORS = {{
+    "page_number": PageNumber(total_path="total"),
+    "offset": Offset(total_path="total"),
+    "json_link": JsonLink(next_path="next", size_param="per_page", total_path="total"),
+    "cursor": Cursor(cursor_path="next_cursor", cursor_param="cursor", size_param="per_page"),
+}}
+SOURCE = Source(
+    name="changing",
+    tables=(
+        TableSpec(
+            name="t",
+            path="/t",
+            records="data",
+            columns=(
+                Column("id", "id", "INT"), Column("updated_at", "updatedAt", "UTC_DATETIME"), Column("v", "v", "INT")
+            ),
+            paginator=PAGINATORS[{style!r}],
+            cursor=Incremental(
+                field="updatedAt", param="updated_since", sorted={sorted_!r}, exclusive={exclusive!r},
+                first_request_only={style!r} == "cursor",
+            ),
+        ),
+    ),
+)
+'''
+
+
+def slowly(inner: Any, delay: float) -> Any:
+    """`inner` with `delay` seconds before each answer: a pass long enough to be killed in the middle of."""
+
+    async def handler(request: Any) -> Any:
+        await asyncio.sleep(delay)
+        return await inner(request)
+
+    return handler
+
+
+@pytest.mark.parametrize(("style", "order", "exclusive"), KILLED_CASES)
+def test_a_sync_killed_while_the_collection_changes_loses_no_row(
+    tmp_path: Path, style: str, order: str, exclusive: bool
+) -> None:
+    """`fivetran debug` is SIGKILLed at a seeded point of a pass while rows change under it; then the mutations
+    stop: the next two runs (the first resumes the killed pass) land every row the server holds with its latest
+    version."""
+    rng = random.Random(f"{SEEDS[0]}:killed:{style}:{order}:{exclusive}")
+    collection = Collection(order=order, exclusive=exclusive, now=EPOCH + dt.timedelta(hours=1))
+    for i in range(KILLED_ROWS):
+        collection.insert(at=EPOCH + dt.timedelta(seconds=i // 3))
+    mutator = Mutator(collection, rng)
+    collection.after = mutator
+    with serve(slowly(handler(collection, style), 0.02)) as (url, _):
+        configuration = {
+            "source": "changing",
+            "base_url": url,
+            "page_size": PAGE_SIZE,
+            "max_workers": "2",
+            "checkpoint_every_rows": "5",
+            "base_delay": "0",
+            "max_delay": "0",
+            "enable_circuit_breaker": "false",
+        }
+        project = make_project(tmp_path / "project", configuration)
+        module = SOURCE_MODULE.format(style=style, sorted_=order == "updatedAt", exclusive=exclusive)
+        (project / "sources" / "changing.py").write_text(module, encoding="utf-8")
+        written = rng.randint(5, 15)  # pages of the pass written before the kill
+
+        def progressed() -> bool:
+            opened = open_pass(state_of(project), "t")
+            return opened is not None and int(opened.get("next_page", 1)) > written
+
+        with started_debug(project) as process:
+            assert wait_for(progressed, timeout=90), "no checkpoint with progress appeared"
+            process.send_signal(signal.SIGKILL)
+            process.wait(timeout=30)
+        assert open_pass(state_of(project), "t") is not None  # killed in the middle of its pass
+        mutator.on = False
+        for _ in range(2):
+            result = run_debug(project)
+            assert result.returncode == 0, result.stdout[-3000:]
+    landed = dict(DebugWarehouse(project).query("select id, v from tester.t"))
+    held = server_rows(collection)
+    missing = sorted(set(held) - set(landed))
+    stale = sorted(key for key, version in held.items() if key in landed and landed[key] != version)
+    print("CAMPAIGN-KILLED", {"case": (style, order, exclusive), "changes": mutator.changes, "rows": len(held)})
     assert (missing, stale) == ([], []), f"missing {missing}, stale {stale}"

@@ -114,3 +114,23 @@ def test_a_huge_or_non_finite_number_is_no_cursor_value() -> None:
     assert cursor.value_of({"meta": {"id": float("nan")}}) is None
     assert cursor.value_of({"meta": {"id": 2**63 - 1}}) == 2**63 - 1
     assert cursor.from_state(10**400) is None
+
+
+def test_an_exclusive_bound_steps_back_one_unit_of_its_resolution() -> None:
+    """`>` bounds: a timestamp goes one second lower (floored first: the parameter drops the fraction), or one
+    millisecond for `%ms`, one microsecond with `%f`; an integer one lower. Inclusive bounds stay."""
+    fraction = T.replace(microsecond=500_000)
+    strict = Incremental(field="updatedAt", param="since", exclusive=True)
+    assert strict.lower(fraction) == T - dt.timedelta(seconds=1)
+    assert strict.since(fraction) == T - dt.timedelta(seconds=1)
+    millis = Incremental(field="updatedAt", param="since", exclusive=True, format="%ms")
+    assert millis.lower(fraction) == fraction - dt.timedelta(milliseconds=1)
+    micros = Incremental(field="updatedAt", param="since", exclusive=True, format="%Y-%m-%dT%H:%M:%S.%fZ")
+    assert micros.lower(fraction) == fraction - dt.timedelta(microseconds=1)
+    assert Incremental(field="n", param="since", kind="number", exclusive=True).lower(10) == 9
+    assert UPDATED.lower(fraction) == fraction
+
+
+def test_an_exclusive_string_cursor_is_refused() -> None:
+    with pytest.raises(ValueError, match="cannot step back"):
+        Incremental(field="name", param="after", kind="string", exclusive=True)

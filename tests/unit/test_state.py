@@ -371,3 +371,72 @@ def test_a_malformed_child_entry_starts_afresh(entry: dict[str, Any]) -> None:
     """A child table's garbled marks and done list are dropped, not trusted."""
     table = child({"version": 2, "tables": {"departments": entry}})
     assert (table.parent_marks, table.done) == ({}, set())
+
+
+# -- data that changes while it is read (issue 17)
+
+BOUND = {"source": "s", "origin": "https://api.example.com:443", "declaration": "d1"}
+
+
+def bound_resume(state: Any, binding: dict[str, str]) -> SyncState:
+    return SyncState.resume(state, tables=[("posts", CURSOR, False)], now="T1", bindings={"posts": binding})
+
+
+def test_an_entry_bound_to_another_origin_or_declaration_starts_a_full_pass() -> None:
+    """A watermark saved for another base_url origin (or another declaration of the table) is not resumed: the
+    pass starts with no bound, and one note says why."""
+    entry = {"watermark": at(5).isoformat(), "lost_streak": 0, "pass": None, "binding": BOUND}
+    for other in ({**BOUND, "origin": "https://other.example.com:443"}, {**BOUND, "declaration": "d2"}):
+        resumed = bound_resume(saved(entry), other)
+        table = resumed.tables["posts"]
+        assert (table.watermark, table.since) == (None, None)
+        assert len(resumed.notes) == 1
+        assert "not resumed" in resumed.notes[0]
+        assert table.to_state()["binding"] == other
+    same = bound_resume(saved(entry), BOUND)
+    assert (same.tables["posts"].watermark, same.notes) == (at(5), [])
+
+
+def test_an_entry_saved_before_bindings_is_taken_as_this_apis() -> None:
+    """No `binding` in the entry (an older state): it belongs; the note says so, and the entry is bound now."""
+    entry = {"watermark": at(5).isoformat(), "lost_streak": 0, "pass": None}
+    resumed = bound_resume(saved(entry), BOUND)
+    assert resumed.tables["posts"].watermark == at(5)
+    assert len(resumed.notes) == 1
+    assert "predates state bindings" in resumed.notes[0]
+    assert resumed.checkpoint()["tables"]["posts"]["binding"] == BOUND
+
+
+def test_an_unsorted_watermark_is_capped_at_the_passs_start() -> None:
+    """The pass began at 03:00 by the server's clock and saw a row of 05:00: the watermark is 03:00."""
+    table = plain()
+    walk = table.walk_for(None)
+    walk.mark_written(1, at(5), None, served_at=at(3))
+    walk.set_last_page(1)
+    table.after_page(None)
+    assert table.watermark == at(3)
+
+
+def test_a_sorted_watermark_is_not_capped() -> None:
+    """A keyset walk's high mark is its last row: the watermark goes there."""
+    table = plain(cursor=Incremental(field="updatedAt", param="since", sorted=True))
+    walk = table.walk_for(None)
+    walk.mark_written(1, at(5), None, served_at=at(3))
+    walk.set_last_page(1)
+    table.after_page(None)
+    assert table.watermark == at(5)
+
+
+def test_the_proof_of_an_open_pass_is_saved_and_read_back() -> None:
+    """The request of the last written page, the digest of its last key and the pass's start go into the state;
+    a pass read again from page 1 forgets its start."""
+    table = plain()
+    request = PageRequest(params=(("page", "2"),))
+    walk = table.walk_for(None)
+    walk.size = 10
+    walk.mark_written(1, None, None, request=PageRequest(params=(("page", "1"),)), last_key="k1", served_at=at(2))
+    walk.mark_written(2, None, None, request=request, last_key="k2", served_at=at(1))
+    back = plain(saved(table.to_state())).walk_for(None)
+    assert (back.next_page, back.prev, back.prev_key, back.began) == (3, request, "k2", at(1))
+    back.replan(1, 10)
+    assert (back.prev, back.prev_key, back.began) == (None, None, None)
