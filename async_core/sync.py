@@ -98,10 +98,13 @@ def run_sync(
     api = PLAYGROUND_ORIGIN if settings.uses_playground else origin_of(settings.api_base_url)
     sync_state = SyncState.resume(
         state,
-        tables=[(s.name, s.cursor, s.parent is not None) for s in specs],
+        tables=[(s.name, s.cursor, s.parent is not None or s.windows is not None) for s in specs],  # units
         now=started_at.isoformat(),
         bindings={s.name: binding(source=settings.source, origin=api, spec=s) for s in specs},
     )
+    for spec in specs:  # a windowed table's mark starts at its initial value
+        if spec.windows is not None and sync_state.tables[spec.name].window_mark is None:
+            sync_state.tables[spec.name].window_mark = spec.windows.initial.isoformat()
     for note in sync_state.notes:
         log.info(note)
     starts = table_starts(sync_state)
@@ -167,6 +170,7 @@ def table_starts(state: SyncState) -> dict[str, TableStart]:
             starts[name] = TableStart(
                 done=frozenset(table.done),
                 parent_since={unit: since for unit, since in marks.items() if since is not None},
+                window_mark=table.window_mark,
             )
         elif table.cursor is not None and table.cursor.sorted:
             # A keyset pass resumes from its bound (the written prefix's high mark), never from a page number.

@@ -8,7 +8,8 @@
 
 The client credentials and refresh token grants (the refresh grant rotates: each answer carries a new refresh token
 and the old one is revoked, so using it again is `invalid_grant`), short access token lifetimes, and a resource
-endpoint `/orders` (page-numbered, `total` in the body) that checks the bearer token. Tokens are held in memory by
+endpoint `/orders` (page-numbered, `total` in the body, a `next` link that echoes the token) that checks the
+bearer token. Tokens are held in memory by
 `Tokens`, which other servers of the test (the GraphQL one) ask to check a bearer token.
 """
 
@@ -223,7 +224,13 @@ def make_app(tokens: Tokens, orders: list[dict[str, Any]], *, lifetime: int) -> 
     def list_orders() -> Any:
         page, size = int(request.args.get("page", "1")), int(request.args.get("per_page", "10"))
         rows = orders[(page - 1) * size : page * size]
-        return jsonify({"data": rows, "total": len(orders), "page": page})
+        # The next page's link echoes the caller's token, as some APIs do (Facebook's Graph API): a client that
+        # saves links must take it out.
+        token = request.headers.get("Authorization", "").removeprefix("Bearer ")
+        following = (
+            f"/orders?page={page + 1}&per_page={size}&access_token={token}" if page * size < len(orders) else None
+        )
+        return jsonify({"data": rows, "total": len(orders), "page": page, "next": following})
 
     return app
 

@@ -25,7 +25,7 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
 
 import aiohttp
 from aiohttp import hdrs
@@ -378,15 +378,18 @@ class ApiClient:
                         body=body, headers=response.headers, url=url, links=links, status=status, size=len(raw)
                     )
             except aiohttp.ClientPayloadError as exc:
-                raise RetryableError(f"response body cut short: {exc}") from exc
+                raise RetryableError(hide(f"response body cut short: {exc}", secret)) from cause(exc, secret)
             except aiohttp.ClientConnectionError as exc:
-                raise RetryableError(f"connection failed: {type(exc).__name__}: {exc}") from exc
+                what = f"connection failed: {type(exc).__name__}: {exc}"
+                raise RetryableError(hide(what, secret)) from cause(exc, secret)
             except aiohttp.ClientResponseError as exc:
-                raise RetryableError(f"malformed response: {exc.message}", status=exc.status) from exc
-            except aiohttp.ClientError as exc:
-                raise RetryableError(f"request failed: {type(exc).__name__}: {exc}") from exc
+                what = f"malformed response: {exc.message}"
+                raise RetryableError(hide(what, secret), status=exc.status) from cause(exc, secret)
+            except aiohttp.ClientError as exc:  # InvalidURL among them: its message is the URL, key and all
+                what = f"request failed: {type(exc).__name__}: {exc}"
+                raise RetryableError(hide(what, secret)) from cause(exc, secret)
             except ValueError as exc:  # aiohttp refuses the URL itself (a malformed link): the same every time
-                raise FatalError(f"refused URL: {exc}") from exc
+                raise FatalError(hide(f"refused URL: {exc}", secret)) from cause(exc, secret)
         raise FatalError(f"more than {MAX_REDIRECTS} redirects")
 
     def _headers_for(
@@ -434,6 +437,21 @@ class ApiClient:
         except BodyTooLarge:
             raise too_large(response.status, self._size_bound) from None
         return body.finish()
+
+
+def hide(text: str, secret: Mapping[str, str]) -> str:
+    """`text` with each secret parameter's value (an API key in the query) replaced: an aiohttp message may quote
+    the URL that was sent."""
+    for value in secret.values():
+        if value:
+            for form in (value, quote(value, safe=""), quote_plus(value)):
+                text = text.replace(form, "<redacted>")
+    return text
+
+
+def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:
+    """The exception to chain: none when the request carried a secret parameter (its message may quote it)."""
+    return None if secret else exc
 
 
 def with_params(url: str, params: Mapping[str, str]) -> str:

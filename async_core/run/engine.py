@@ -51,6 +51,7 @@ from async_core.run.pages import (
     CollectingPages,
     TableStopped,
     TeePages,
+    WindowPages,
     placed,
     shard_filters,
     where,
@@ -69,6 +70,7 @@ from async_core.source.records import compile_path, dig, records_at
 from async_core.source.redact import sign, strip_credentials
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
+from async_core.source.windows import Window
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
@@ -85,6 +87,7 @@ class TableStart:
     walk: WalkStart = dataclasses.field(default_factory=WalkStart)
     done: frozenset[str] = frozenset()
     parent_since: Mapping[str, Comparable] = dataclasses.field(default_factory=dict)
+    window_mark: str | None = None  # a windowed table's: where its next plan starts
 
 
 class Engine:
@@ -202,7 +205,9 @@ class Engine:
         shared = self._shared.get(spec.name)
         try:
             async with asyncio.TaskGroup() as pages:
-                if spec.parent is None:
+                if spec.windows is not None:
+                    await self._sync_windows(spec, start, pages)
+                elif spec.parent is None:
                     tee = TeePages(self, self._bridge, shared) if shared else None
                     walk = self._walk(spec, start.walk, pages=tee)
                     await walk.run(pages)
@@ -295,6 +300,51 @@ class Engine:
             task = group.create_task(walk.run(group), name=f"{spec.name}[{unit}]")
             task.add_done_callback(lambda _: walkers.release())  # however it ends, even cancelled before it ran
 
+    async def _sync_windows(self, spec: TableSpec, start: TableStart, group: asyncio.TaskGroup) -> None:
+        """Plans the table's windows from its mark to now less lag and walks each (those not done in the open
+        pass), as many at once as the bridge has slots; a window that returns the API's maximum is split."""
+        windows = spec.windows
+        assert windows is not None
+        assert self._bridge is not None
+        mark = dt.datetime.fromisoformat(start.window_mark) if start.window_mark else None
+        units = {window.key: window for window in windows.plan(mark, dt.datetime.now(dt.UTC))}
+        self._bridge.put(Parents(spec.name, tuple(units)))
+        walkers = asyncio.Semaphore(self._bridge.capacity)
+        for key, window in list(units.items()):
+            if key in start.done:
+                continue
+            await walkers.acquire()
+            task = group.create_task(self._window(spec, window, units), name=f"{spec.name}[{key}]")
+            task.add_done_callback(lambda _: walkers.release())
+
+    async def _window(self, spec: TableSpec, window: Window, units: dict[str, Window]) -> None:
+        """One window's walk. Its last page is told only once the window is known not to be capped: a capped
+        window never completes; its halves replace it in the pass."""
+        windows = spec.windows
+        assert windows is not None
+        assert self._bridge is not None
+        pages = WindowPages(self, self._bridge)
+        walk = self._walk(spec, WalkStart(), unit=window.key, parent=windows.params(window), pages=pages)
+        async with asyncio.TaskGroup() as walking:
+            await walk.run(walking)
+        if windows.max_rows is None or pages.records < windows.max_rows:
+            pages.finish()
+            return
+        halves = windows.split(window)
+        if halves is None:
+            error = FatalError(
+                f"window {window.key} returned max_rows ({windows.max_rows}) rows even at min_step "
+                f"({windows.min_step:g} s): some of its rows cannot be read; the mark stays before it"
+            )
+            self.lose(spec.name, window.key, 1, None, error, where=where(walk))
+            return
+        del units[window.key]
+        units.update({half.key: half for half in halves})
+        self._bridge.put(Parents(spec.name, tuple(units)))
+        async with asyncio.TaskGroup() as split:
+            for half in halves:
+                split.create_task(self._window(spec, half, units), name=f"{spec.name}[{half.key}]")
+
     # -- one page
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
         """The URL of one page: a link the server gave, as it is, or the table's path with its parameters."""
@@ -316,6 +366,8 @@ class Engine:
     def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
         """The paging values of one page: the cursor's lower bound, then the paginator's."""
         values: list[tuple[str, str]] = []
+        if walk.spec.windows is not None and walk.parent:  # a window's bounds (`async_core.source.windows`)
+            values.extend(walk.parent.items())
         cursor, since = walk.spec.cursor, walk.bound(number, request)
         if cursor is not None and since is not None:
             values.append((cursor.param, cursor.param_value(since)))

@@ -77,6 +77,31 @@ class BridgePages:
         self._bridge.put(message)
 
 
+class WindowPages(BridgePages):
+    """A time window's pages (`async_core.source.windows`): counted, and the walk's last page held back until the
+    window is known not to be capped (`finish`), so that a capped window never completes."""
+
+    def __init__(self, engine: PageHandler, bridge: Bridge | None) -> None:
+        super().__init__(engine, bridge)
+        self.records = 0
+        self._last: list[LastPage] = []
+
+    def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
+        self.records += len(fetched.records)
+        super().deliver(walk, number, fetched, slot, resume=resume)
+
+    def put(self, message: LastPage | Replan) -> None:
+        if isinstance(message, LastPage):
+            self._last.append(message)
+        else:
+            super().put(message)
+
+    def finish(self) -> None:
+        for message in self._last:
+            self._bridge.put(message)
+        self._last.clear()
+
+
 class NullSlot(Slot):
     """A slot that holds nothing: pages read only to list a child table's parents never reach the bridge."""
 

@@ -50,6 +50,7 @@ from async_core.errors import StateError
 from async_core.run.ranges import compact, expand
 from async_core.source.incremental import Comparable, Incremental, later
 from async_core.source.pagination import PageRequest
+from async_core.source.windows import advance
 
 STATE_VERSION = 2
 _OLD_VERSIONS = (1,)
@@ -131,6 +132,7 @@ class TableState:
         self.lost_streak = 0
         self.pass_started_at: str | None = None
         self.fresh = False  # the open pass was opened by this sync (not resumed from the state)
+        self.window_mark: str | None = None  # a windowed table's: the end of its finished windows' prefix
         self.since: Comparable | None = None
         self.walk: Walk | None = None  # plain tables
         self.parent_marks: dict[str, Comparable] = {}  # child tables
@@ -174,6 +176,8 @@ class TableState:
             walk = self.walks[unit]
             if walk.complete and unit not in self.done:
                 self.done.add(unit)
+                if self.window_mark is not None:  # a windowed table: the mark moves over the finished prefix
+                    self.window_mark = advance(self.window_mark, self.done)
                 del self.walks[unit]  # nothing more comes for a parent done: its walk is not kept for the sync
                 high = later(self.parent_marks.get(unit), walk.high)
                 if high is not None:
@@ -216,6 +220,8 @@ class TableState:
         entry: dict[str, Any] = {"lost_streak": self.lost_streak}
         if self.binding is not None:
             entry["binding"] = self.binding
+        if self.window_mark is not None:
+            entry["window_mark"] = self.window_mark
         if self.child:
             entry["parents"] = {key: self._out(value) for key, value in sorted(self.parent_marks.items())}
         else:
@@ -254,6 +260,8 @@ class TableState:
         """Reads back what `to_state` wrote; anything malformed starts that part afresh (never a crash)."""
         streak = entry.get("lost_streak")
         self.lost_streak = streak if isinstance(streak, int) and streak >= 0 else 0
+        mark = entry.get("window_mark")
+        self.window_mark = mark if isinstance(mark, str) else None
         if self.child:
             marks = entry.get("parents")
             if isinstance(marks, Mapping):

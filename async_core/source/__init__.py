@@ -25,6 +25,7 @@ from async_core.source.pagination import (
 from async_core.source.policy import Policy
 from async_core.source.rules import RecordAction, RecordRule, ResponseAction, ResponseRule, Rules
 from async_core.source.spec import Column, ConfigKey, Parent, Source, TableSpec
+from async_core.source.windows import Windows
 
 __all__ = [
     "ApiKeyAuth",
@@ -62,4 +63,5 @@ __all__ = [
     "TablePolicy",
     "TableSpec",
     "Tombstone",
+    "Windows",
 ]

@@ -42,6 +42,7 @@ from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
 from async_core.source.types import EPOCH_UNITS, FIVETRAN_TYPES, MAX_DECIMAL_PRECISION, ExactFloat
 from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
+from async_core.source.windows import Windows
 
 _TEMPLATE_FIELD = re.compile(r"{([A-Za-z_][A-Za-z0-9_]*)}")
 _NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
@@ -130,6 +131,7 @@ class TableSpec:
     # `deletes_of`: this table's records are the deleted keys of that table (a deleted-records endpoint).
     deletes: Deletes | None = None
     deletes_of: str | None = None
+    windows: Windows | None = None  # read in time windows (`async_core.source.windows`)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
@@ -160,6 +162,8 @@ class TableSpec:
                 f"table {self.name!r}: deletes=Reconcile() needs full passes, but the table has a cursor (a pass "
                 "sees only what changed); use a Tombstone or a deleted-records table (deletes_of) instead"
             )
+        if self.windows is not None and (self.parent is not None or self.cursor is not None):
+            raise ValueError(f"table {self.name!r}: windows are its incremental sync: no cursor, no parent")
         if self.deletes_of is not None and (self.deletes is not None or self.nested):
             raise ValueError(f"table {self.name!r}: a deletes_of table only deletes; it has no deletes or nested")
         object.__setattr__(self, "nested", tuple(self.nested))

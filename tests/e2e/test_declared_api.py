@@ -223,3 +223,48 @@ def test_deletes_land_as_fivetran_deleted_exactly_as_the_server_holds(tmp_path: 
     for table in ("contacts", "deals", "notes"):
         landed = warehouse.query(f"select id, _fivetran_deleted from tester.{table} order by id")
         assert landed == [(1, False), (2, True), (3, False)], table
+
+
+WINDOWS_SOURCE = """
+    from async_core.source import Column, Source, TableSpec, Windows
+
+    SOURCE = Source(
+        name="events",
+        tables=(
+            TableSpec(
+                name="events",
+                path="/events",
+                columns=(Column("id", "id", "INT"),),
+                windows=Windows(start_param="since", end_param="until", initial_value="2026-01-01T00:00:00Z",
+                                step=30 * 86400, max_rows=3, min_step=3600),
+            ),
+        ),
+    )
+"""
+
+
+def test_time_windows_land_exactly_the_servers_events_and_the_second_sync_asks_only_from_the_mark(
+    tmp_path: Path,
+) -> None:
+    """Monthly windows over 2026 against a server that caps a request at 3 events: windows are split, every event
+    lands once in the warehouse; the second sync asks only after the first one's mark."""
+    events: list[dict[str, Any]] = [
+        {"id": i, "at": f"2026-{1 + i % 11:02d}-{1 + i % 27:02d}T10:00:00Z"} for i in range(24)
+    ]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        start, end = request.query["since"], request.query["until"]
+        inside = sorted((e for e in events if start <= e["at"] < end), key=lambda e: e["at"])
+        return web.json_response(inside[:3])
+
+    with serve(handler) as (url, seen):
+        project = project_with(tmp_path, "events", WINDOWS_SOURCE, {"base_url": url, "tables": "events"})
+        first = run_debug(project)
+        assert first.returncode == 0, first.stdout[-3000:]
+        asked = len(seen.requests)
+        second = run_debug(project)
+    assert second.returncode == 0, second.stdout[-3000:]
+    assert asked > 12  # 12 months at least, and the splits
+    assert all("since=2026-12" in r for r in seen.requests[asked:])  # from the mark (now), not from January
+    warehouse = Warehouse(project)
+    assert warehouse.ids("events") == [e["id"] for e in events]

@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from async_core import StdLog, run_sync
-from async_core.source import Column, OAuth2ClientCredentials, OAuth2RefreshToken, PageNumber, TableSpec
+from async_core.source import Column, JsonLink, OAuth2ClientCredentials, OAuth2RefreshToken, PageNumber, TableSpec
 from async_core.sync import SyncResult
 from tests.devtools import pytest
 from tests.integration.declared import FAST, declare, statuses
@@ -21,7 +21,7 @@ PAGES = PageNumber(page_param="page", size_param="per_page", total_path="total",
 CLIENT = {"client_id": CLIENT_ID, "client_secret": CLIENT_SECRET}
 
 
-def orders(name: str, auth: Any, paginator: PageNumber = PAGES) -> TableSpec:
+def orders(name: str, auth: Any, paginator: Any = PAGES) -> TableSpec:
     return TableSpec(name=name, path="/orders", columns=COLUMNS, records="data", paginator=paginator, auth=auth)
 
 
@@ -157,3 +157,19 @@ def test_a_wrong_client_secret_fails_the_sync_naming_the_keys_not_the_secret(mon
     assert "(invalid_client): check 'client_id' and 'client_secret'" in message
     assert "wrong-secret-value" not in shown(sink, caplog)
     assert sink.ids("orders") == []
+
+
+def test_an_access_token_echoed_into_next_links_is_in_no_saved_state(monkeypatch: Any, caplog: Any) -> None:
+    """The resource's next links carry `access_token=<token>`; the walk follows them, and no checkpoint (one every
+    5 rows, so open passes with a saved link) nor log line holds a token."""
+    caplog.set_level(logging.DEBUG)
+    links = JsonLink(next_path="next", size_param="per_page", page_size=5)
+    with oauth2_server() as server:
+        name = declare(monkeypatch, orders("orders", OAuth2ClientCredentials(token_url="/oauth/token"), links))
+        sink = RecordingSink()
+        result = sync(server.base_url, sink, source=name, checkpoint_every_rows="5", **CLIENT)
+        assert result.status == "succeeded", result.message
+        assert sink.ids("orders") == list(range(1, 26))
+        saved = [json.dumps(state) for state in sink.checkpoints() if "page=" in json.dumps(state)]
+        assert saved  # links were saved mid-walk
+        assert [s for s in secrets_of(server) if s in shown(sink, caplog)] == []

@@ -23,11 +23,13 @@ def form(source: str | Source | None = None) -> dict[str, Any]:
 
 
 def test_the_jsonplaceholder_form_holds_what_a_user_decides_in_at_most_16_fields() -> None:
-    """The threaded example's keys, source, base_url, tables, requests_per_second, and the source's api_key: 15
-    fields, in the README's order; none of the playground's knobs or the source's tuning."""
+    """The threaded example's keys, source, base_url, tables, shard, requests_per_second, and the source's api_key:
+    16 fields, in the README's order (which says how many); none of the playground's knobs or the source's tuning."""
     fields = form()
     assert list(fields) == [*PARSERS, "api_key"]
     assert len(fields) <= 16
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert f"(`jsonplaceholder`: {len(fields)} fields)" in readme
     assert not [name for name in fields if name.startswith("playground_")]
     assert {"page_size", "retry_jitter", "breaker_window", "concurrency_min_gain_percent"}.isdisjoint(fields)
 
