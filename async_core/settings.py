@@ -252,7 +252,8 @@ def _policy_parser(name: str) -> Callable[[str, str], Any]:
 
 _POLICY_HOME = "the source's declaration: Source(policy=Policy({name}=...)) in sources/<source>.py"
 _PLAYGROUND_HOME = (
-    "the playground's own options: set by code (Settings({name}=...), run_sync(settings=...)) or the `playground` CLI"
+    "the playground's own options: set by code (dataclasses.replace(settings, {name}=...) passed to "
+    "run_sync(settings=...)) or the `playground` CLI"
 )
 POLICY_FIELDS = tuple(field.name for field in dataclasses.fields(Policy))
 NEW_POLICY_FIELDS = frozenset({"memory_budget_mb"})  # never configuration keys: nothing to move, nothing honoured
