@@ -14,10 +14,13 @@ never sent to a server, and a server may echo a token into it.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
-from urllib.parse import quote, unquote, unquote_plus, urlsplit, urlunsplit
+from collections.abc import Collection, Iterable, Mapping
+from urllib.parse import quote, quote_plus, unquote, unquote_plus, urlsplit, urlunsplit
 
 from async_core.source.pagination import PageRequest
+
+# A cut message's tail this long that starts a secret is taken for it (shorter ones say nothing of a secret).
+MIN_PREFIX = 4
 
 
 def strip_credentials(
@@ -64,3 +67,18 @@ def sign(request: PageRequest, values: Mapping[str, str]) -> PageRequest:
     added = [f"{quote(name, safe='')}={quote(values[key], safe='')}" for name, key in request.signed if values.get(key)]
     query = "&".join(segment for segment in (parts.query, *added) if segment)
     return PageRequest(params=request.params, url=urlunsplit(parts._replace(query=query)))
+
+
+def conceal(text: str, secrets: Iterable[str]) -> str:
+    """`text` (a server's error message, which a hostile or careless server may fill with the credential it was
+    sent) with each secret, as written or URL-encoded, replaced by `<redacted>`; and a tail that is the start of a
+    secret (a message cut to its first characters cut the secret too) likewise."""
+    values = sorted({value for value in secrets if value}, key=len, reverse=True)  # a token inside its header first
+    for value in values:
+        for form in (value, quote(value, safe=""), quote_plus(value)):
+            text = text.replace(form, "<redacted>")
+    for value in values:
+        for length in range(len(value) - 1, MIN_PREFIX - 1, -1):
+            if text.endswith(value[:length]):
+                return text[:-length] + "<redacted>"
+    return text
