@@ -332,9 +332,16 @@ class ConfigKeyLike:
 
 def _check_together(settings: Settings) -> None:
     """Rules that involve more than one key."""
-    if settings.max_delay < settings.base_delay:
+    if settings.max_delay < settings.base_delay and "max_delay" in settings.moved:
         raise ConfigurationError(
             "max_delay", f"{settings.max_delay:g}", f"expected at least base_delay ({settings.base_delay:g})"
+        )
+    if settings.max_delay < settings.base_delay:  # max_delay is the source's: base_delay is the key to change
+        raise ConfigurationError(
+            "base_delay",
+            f"{settings.base_delay:g}",
+            f"expected at most the source's max_delay ({settings.max_delay:g} s, declared with "
+            f"Source(policy=Policy(max_delay=...)) in sources/{settings.source}.py)",
         )
     if not settings.api_base_url:
         raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")
