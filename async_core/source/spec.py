@@ -9,6 +9,11 @@ compiles once into a converter (see `async_core.source.types`), so the per-recor
                  ├── parent      a child table's path is filled from each row of its parent, optional
                  ├── body        a JSON body (a POST search) or a GraphQL query (`async_core.source.graphql`),
                  │               where the paging values go; optional (a GET)
+                 ├── windows     time-window incremental sync instead of a cursor (`async_core.source.windows`)
+                 ├── nested      list fields landed as child tables (`async_core.source.nested`)
+                 ├── deletes     a tombstone, or reconciliation after full passes; `deletes_of`: a deleted-
+                 │               records table (`async_core.source.deletes`)
+                 ├── undeclared  what happens to fields no column reads (`async_core.source.undeclared`)
                  ├── auth        overrides the source's (`async_core.source.auth`, `async_core.source.oauth2`)
                  └── rules       error rules for responses and records, tried before the source's
                                  (`async_core.source.rules`), optional

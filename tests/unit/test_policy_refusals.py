@@ -56,3 +56,12 @@ def test_a_base_delay_above_the_sources_max_delay_names_base_delay() -> None:
     with pytest.raises(ConfigurationError) as moved:  # the moved key given: it is the one named, as before
         parse_settings({"base_delay": "40", "max_delay": "35"})
     assert moved.value.key == "max_delay"
+
+
+def test_a_shard_of_a_source_without_child_tables_says_there_is_nothing_to_split() -> None:
+    """jsonplaceholder has no child table: the fix 'tables = the child tables and their parents' was impossible."""
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings({"shard": "1/2"})
+    assert raised.value.key == "shard"
+    assert "source 'jsonplaceholder' has no child table" in str(raised.value)
+    assert "leave shard empty (1/1)" in str(raised.value)
