@@ -49,7 +49,7 @@ reliability: $(STAMP)
 
 ## Threads vs async, full run (see README, "Threads vs async").
 bench: $(STAMP)
-	$(BIN)/python -m benchmarks
+	$(BIN)/python -m benchmarks $(BENCH_ARGS)
 
 clean:
 	rm -rf files .pytest_cache .mypy_cache .ruff_cache

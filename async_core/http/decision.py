@@ -65,9 +65,23 @@ class Outcome:
     retried: bool
 
 
+FIRST_TRY = Outcome(attempts=1, recovered_from=None, recovered_rule=None, retried=False)  # the common case
+
+
 class RetryDecision:
     """The decision for one request. `spend` asks the shared retry budget for a retry (True: it may go now); the
-    threaded driver takes its lock around it."""
+    threaded driver takes its lock around it. Made once per request: kept small (slots, a shared first outcome)."""
+
+    __slots__ = (
+        "_breaker_waited",
+        "_deferred",
+        "_last_error",
+        "_previous_delay",
+        "_rules",
+        "_spend",
+        "attempts",
+        "retries",
+    )
 
     def __init__(self, rules: RetryRules, *, spend: Callable[[], bool]) -> None:
         self._rules = rules
@@ -122,6 +136,8 @@ class RetryDecision:
     def succeeded(self) -> Outcome:
         self.attempts += 1
         last = self._last_error
+        if last is None and self.attempts == 1:
+            return FIRST_TRY
         return Outcome(
             attempts=self.attempts,
             recovered_from=f"{type(last).__name__}: {last}" if last else None,

@@ -267,7 +267,7 @@ class Walk:
             self._lost = True  # a page a rule called expected-empty: its rows are not counted against the total
         if self._torn is not None:
             return
-        if total is not None:
+        if total is not None and count:  # an empty page's total is a lagging replica's (the walk confirms it)
             if self._total is None:
                 self._total = total
             elif total != self._total:

@@ -311,14 +311,19 @@ def launch(command: Sequence[str], folder: Path, env: dict[str, str], timeout: f
         )
         deadline = started + timeout
         timed_out = False
-        while True:
-            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.monotonic() > deadline and not timed_out:
-                timed_out = True
-                process.kill()
-            time.sleep(0.05)
+        try:
+            while True:
+                pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.monotonic() > deadline and not timed_out:
+                    timed_out = True
+                    process.kill()
+                time.sleep(0.05)
+        except BaseException:  # interrupted: the process must end, or its box cannot be removed
+            process.kill()
+            os.wait4(process.pid, 0)
+            raise
         process.returncode = os.waitstatus_to_exitcode(status)
     output = log_path.read_text(encoding="utf-8", errors="replace")
     return {

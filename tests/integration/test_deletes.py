@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source import Column, PageNumber, Reconcile, TableSpec, Tombstone
+from async_core.source import Column, NestedList, PageNumber, Reconcile, TableSpec, Tombstone
 from tests.integration.declared import ID, declare, sync
 from tests.integration.servers import serve
 from tests.sinks import RecordingSink
@@ -119,3 +119,27 @@ def test_an_interrupted_pass_shows_unreached_rows_deleted_until_it_completes(mon
     assert sum(kind == "truncate" for kind, _, _ in sink.calls) == truncates  # a resumed pass: no truncate
     assert sorted(sink.live("t")) == [1, 2, 3, 4, 5]
     assert all_complete(state)
+
+
+def test_reconciliation_clears_the_nested_items_a_list_no_longer_holds(monkeypatch: Any) -> None:
+    """Order 1 had items a, b, c; the server now lists a, b: after the reconciled pass, item (1, 2) is deleted and
+    the others are live (the nested table is truncated with its parent)."""
+    orders: list[dict[str, Any]] = [{"id": 1, "items": [{"sku": "a"}, {"sku": "b"}, {"sku": "c"}]}]
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        return web.json_response(orders)
+
+    lines = NestedList("order_items", "items", parent_key=("order_id",))
+    declare(monkeypatch, TableSpec(name="orders", path="/orders", columns=(ID,), nested=(lines,), deletes=Reconcile()))
+    sink = RecordingSink()
+    with serve(handler) as (url, _):
+        sync(url, sink, tables="orders")
+        orders[0]["items"].pop()
+        sync(url, sink, sink.checkpoints()[-1], tables="orders")
+    live: dict[tuple[int, int], str] = {}
+    for kind, name, data in sink.calls:
+        if name == "order_items" and kind == "upsert":
+            live[(data["order_id"], data["index"])] = data["sku"]
+        elif name == "order_items" and kind == "truncate":
+            live.clear()
+    assert live == {(1, 0): "a", (1, 1): "b"}

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from async_core import run_sync
+import dataclasses
+
+from async_core import parse_settings, run_sync
 from tests.sinks import RecordingSink
 from tests.unit.test_settings import PREVIOUS_CONFIGURATION
 
@@ -31,3 +33,16 @@ def test_the_previous_configuration_syncs_with_one_warning_per_moved_key() -> No
         "configuration key 'page_size'",
         "configuration key 'playground_faults'",
     ]
+
+
+def test_the_playground_knobs_are_set_directly_by_code_without_a_configuration_key() -> None:
+    """The new home of playground_faults: Settings given to run_sync; the configuration says nothing of it, and no
+    warning is logged: no fault is injected (the default profile, flaky, would make retries)."""
+    configuration = {"base_url": "playground", "tables": "posts"}
+    settings = dataclasses.replace(parse_settings(configuration)[0], playground_faults="none")
+    sink, log = RecordingSink(), Lines()
+    result = run_sync(configuration, None, sink=sink, log=log, settings=settings)
+    assert result.status == "succeeded"
+    assert len(sink.ids("posts")) == 100
+    assert result.summary["resilience"]["retries"] == 0
+    assert log.warnings == []

@@ -77,25 +77,26 @@ def written_in_open_passes(state: dict[str, Any] | None) -> int:
 def requests_to_finish(state: dict[str, Any] | None) -> int:
     """The requests a run resuming from `state` makes without faults: every page for a table whose pass completed
     (it begins a new one) or whose open pass is at page 1; an open pass further on first reads its last written
-    page again (the proof that the collection did not shift under the saved page number: it must still end with
-    the key saved as `prev_key`), then every page from its next page to its last. A pass whose pages were all
+    page again (its proof, `proofs`: the collection did not shift under the saved page number, the page still ends
+    with the key saved as `prev_key`), then every page from its next page to its last. A pass whose pages were all
     written before its end was recorded (killed between its last page and `settle`) reads, after its proof, the
     empty page after the last twice (an empty page is confirmed before it ends a walk)."""
     total = 0
     for name in NAMES:
         opened = open_pass(state, name)
-        if opened is None or opened["next_page"] == 1:
+        if not proofs(opened):
             total += PAGES[name]
             continue
+        assert opened is not None
         assert opened.get("prev_key"), f"{name}: an open pass at page {opened['next_page']} cannot prove itself"
         remaining = PAGES[name] - opened["next_page"] + 1
-        total += 1 + (remaining if remaining > 0 else 2)
+        total += proofs(opened) + (remaining if remaining > 0 else 2)
     return total
 
 
-def resumed(state: dict[str, Any] | None) -> int:
-    """The open passes a run resuming from `state` proves (one proof page each)."""
-    return sum(1 for name in NAMES if (opened := open_pass(state, name)) is not None and opened["next_page"] > 1)
+def proofs(opened: dict[str, Any] | None) -> int:
+    """1 for an open pass past its first page: its resume asks for its last written page again."""
+    return int(opened is not None and opened["next_page"] > 1)
 
 
 def unsettled(state: dict[str, Any] | None) -> int:
@@ -239,7 +240,9 @@ def test_killed_syncs_resume_from_their_checkpoint_and_land_every_row_once(tmp_p
         assert requests == requests_to_finish(state)
         # Only the pages the state had not covered, and per resumed pass its proof page (and, for a pass whose
         # pages were all written, the empty page after its last, confirmed).
-        assert requests <= FULL_PASS_PAGES - written_in_open_passes(state) + resumed(state) + 2 * unsettled(state)
+        assert requests <= FULL_PASS_PAGES - written_in_open_passes(state) + 2 * unsettled(state) + sum(
+            proofs(open_pass(state, name)) for name in NAMES
+        )
         assert all_complete(state_of(project))
         assert_warehouse_is_the_ground_truth(project, pass_started, rng)
         assert Warehouse(project).count("sync_errors") == 0

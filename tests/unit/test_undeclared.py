@@ -139,3 +139,14 @@ def test_fivetran_names(field: str, name: str) -> None:
     """The names Fivetran gives fields, exactly as the SDK's local runner renames columns."""
     renaming = importlib.import_module("fivetran_connector_sdk_core.renaming")  # by name: see tests/devtools.py
     assert fivetran_name(field) == name == renaming.redshift_safe(field)
+
+
+def test_the_shipped_jsonplaceholder_source_declares_every_field_its_server_sends() -> None:
+    """The default changes no warehouse column of the shipped source: each row is its declared columns exactly."""
+    from async_core.playground.data import Dataset
+    from sources.jsonplaceholder import TABLES
+
+    data = Dataset(1)
+    for name, spec in TABLES.items():
+        row = spec.transform(data.row(name, 1), NOW)
+        assert set(row) == {column.name for column in spec.columns} | {"processed_at"}, name
