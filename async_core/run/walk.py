@@ -147,6 +147,7 @@ class Walk:
         # Tear detection (a plain table's pass, not a keyset walk: that one reads its tie rows again by design).
         self._tracks = unit is None and not self._sorted and paginator.style != "single"
         self._keys: set[int] = set()
+        self._keyless = 0  # records without a primary key (they cannot be told apart)
         self._total: int | None = None
         self._torn: str | None = None
         self._from_start = False  # this walk read its pass from page 1: the distinct keys must reach the total
@@ -276,9 +277,11 @@ class Walk:
                 self._torn = f"page {number} holds {count} records, more than the total of {total}"
                 return
         for record in fetched.records:
-            if not isinstance(record, Mapping) or not self._key_paths:
+            values = tuple(_key(dig(record, path)) for path in self._key_paths) if isinstance(record, Mapping) else ()
+            if not self._key_paths or all(value is None for value in values):
+                self._keyless += 1  # rejected to sync_errors; counted against the total, never as a repeat
                 continue
-            key = hash(tuple(_key(dig(record, path)) for path in self._key_paths))
+            key = hash(tuple((type(value).__name__, value) for value in values))  # True is not 1, 1.0 not 1
             if key in self._keys:
                 value = ", ".join(repr(dig(record, path)) for path in self._key_paths)
                 self._torn = f"the record with key {value} came twice (again at page {number})"
@@ -317,7 +320,7 @@ class Walk:
             and self._last_pages
             and self._total is not None
             and self._key_paths
-            and len(self._keys) < self._total
+            and len(self._keys) + self._keyless < self._total
         ):
             torn = f"the pass read {len(self._keys)} distinct records of the {self._total} its total announced"
         if torn is None:

@@ -161,7 +161,8 @@ def test_with_patience_shorter_than_the_outage_the_sync_stops_cleanly_and_a_reru
     assert set(range(1, (next_page - 1) * PAGE_SIZE + 1)) <= written_first  # the checkpoint covers written rows only
     assert min(row["page"] for row in errors) >= next_page  # and no page given up on lies before it
     assert open_pass(state, "users") is None  # users completed its pass
-    assert rerun_pages == list(range(next_page, PAGES + 1))
+    # the rerun asks for the last written page again (the proof that nothing shifted), then the rest
+    assert rerun_pages == list(range(next_page - 1 if next_page > 1 else 1, PAGES + 1))
     assert rerun_users == [1]  # and begins its next one at once (tables are independent)
     assert second.result.status == "succeeded"
     assert sorted(set(sink.ids("posts"))) == list(range(1, POSTS + 1))
