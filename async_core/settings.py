@@ -311,6 +311,11 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     for table in values["tables"]:
         for key in source.auth_for(source.table(table)).config_keys():
             source_keys.setdefault(key, ConfigKeyLike(key))
+    for declared in source.keys:  # the form marks these required; configuration.json must give them too
+        if declared.required and not str(configuration.get(declared.name, "")).strip():
+            raise ConfigurationError(
+                declared.name, "", f"required by source {source.name!r} ({declared.label}); set it in the configuration"
+            )
     values["source_values"] = {
         name: _secret(name, str(configuration[name])) if getattr(spec, "secret", True) else str(configuration[name])
         for name, spec in source_keys.items()
@@ -332,9 +337,16 @@ class ConfigKeyLike:
 
 def _check_together(settings: Settings) -> None:
     """Rules that involve more than one key."""
-    if settings.max_delay < settings.base_delay:
+    if settings.max_delay < settings.base_delay and "max_delay" in settings.moved:
         raise ConfigurationError(
             "max_delay", f"{settings.max_delay:g}", f"expected at least base_delay ({settings.base_delay:g})"
+        )
+    if settings.max_delay < settings.base_delay:  # max_delay is the source's: base_delay is the key to change
+        raise ConfigurationError(
+            "base_delay",
+            f"{settings.base_delay:g}",
+            f"expected at most the source's max_delay ({settings.max_delay:g} s, declared with "
+            f"Source(policy=Policy(max_delay=...)) in sources/{settings.source}.py)",
         )
     if not settings.api_base_url:
         raise ConfigurationError("base_url", "", f"source {settings.source!r} has no default base URL; set base_url")

@@ -364,7 +364,7 @@ class ApiClient:
                     except FatalError as exc:
                         if 400 <= status < 500:  # what the API calls its error, for sync_errors
                             code = await self._error_code(response)
-                            if code is not None:
+                            if code is not None and not _echoes(code, request.credentials, secret):
                                 exc.args = (f"{exc} (API error code {code!r})",)
                         raise
                     raw = await self._read_body(response)
@@ -447,6 +447,16 @@ def hide(text: str, secret: Mapping[str, str]) -> str:
             for form in (value, quote(value, safe=""), quote_plus(value)):
                 text = text.replace(form, "<redacted>")
     return text
+
+
+def _echoes(text: str, credentials: Mapping[str, str], secret: Mapping[str, str]) -> bool:
+    """Whether `text` (an API's error code) holds a credential the request carried: a header's value or its token
+    ("Bearer abc" gives "abc"), or a secret parameter's value. Such a code is not shown (sync_errors, logs)."""
+    values = {**secret}
+    for name, value in credentials.items():
+        values[name] = value
+        values[name + " token"] = value.rpartition(" ")[2]
+    return hide(text, values) != text
 
 
 def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:

@@ -67,7 +67,7 @@ from async_core.source.graphql import GraphQL
 from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
-from async_core.source.redact import sign, strip_credentials
+from async_core.source.redact import conceal, sign, strip_credentials
 from async_core.source.rules import RecordAction
 from async_core.source.spec import Source, TableSpec
 from async_core.source.windows import Window
@@ -441,7 +441,9 @@ class Engine:
             check_status(response.status, response.headers)  # a status the rules read, but no rule matched
             if isinstance(spec.body, GraphQL):  # a 200 that says the query failed: never an empty page
                 error = spec.body.error(response.body, response.status)
-                if error is not None:
+                if error is not None:  # its message is the server's: it may quote the token it was sent
+                    auth = self._sessions.start(self._source.auth_for(spec))
+                    error.args = (conceal(str(error), (*auth.secrets(), *self._secrets.values())),)
                     raise error
             records = records_at(response.body, spec.records_path)
             facts = walk.paginator.read(response.body, response.headers, response.links, response.url)

@@ -28,6 +28,7 @@ from urllib.parse import quote
 
 from async_core.errors import AuthenticationError, ConfigurationError
 from async_core.source.auth import ActiveAuth, Auth, Login, TokenStore
+from async_core.source.redact import conceal
 from async_core.source.sealed import derive_key, seal, unseal
 
 # Renew this long before the server's expiry (or a tenth of the lifetime, for short ones): a request sent just
@@ -78,7 +79,8 @@ class OAuth2ClientCredentials(_OAuth2):
     def start(self, values: Mapping[str, str], *, scope: str = "", store: TokenStore | None = None) -> ActiveAuth:
         form, headers = self._client(values)
         grant = {"grant_type": "client_credentials", **self._scope(), **form}
-        return ActiveOAuth2(self, self._url(values), lambda: grant, headers)
+        hidden = (_secret(values, self.client_secret_key),)
+        return ActiveOAuth2(self, self._url(values), lambda: grant, headers, hidden=hidden)
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -114,7 +116,17 @@ class OAuth2RefreshToken(_OAuth2):
             if store is not None:
                 store.put(key, seal(sealing, token))
 
-        return ActiveOAuth2(self, url, grant, headers, on_refresh_token=rotated, from_state=kept is not None)
+        hidden = (_secret(values, self.client_secret_key), configured)
+        return ActiveOAuth2(
+            self,
+            url,
+            grant,
+            headers,
+            on_refresh_token=rotated,
+            from_state=kept is not None,
+            unreadable=bool(saved) and kept is None,
+            hidden=hidden,
+        )
 
 
 class ActiveOAuth2(ActiveAuth):
@@ -130,6 +142,8 @@ class ActiveOAuth2(ActiveAuth):
         *,
         on_refresh_token: Callable[[str], None] | None = None,
         from_state: bool = False,
+        unreadable: bool = False,
+        hidden: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__({})
@@ -139,6 +153,8 @@ class ActiveOAuth2(ActiveAuth):
         self._client_headers = dict(client_headers)
         self._on_refresh_token = on_refresh_token
         self._from_state = from_state
+        self._unreadable = unreadable  # the state kept a token this client's secret cannot unseal
+        self._hidden = hidden  # the configuration's secrets: never in an error message
         self._clock = clock
         self._expires_at = 0.0
         self._lock: asyncio.Lock | None = None
@@ -178,15 +194,24 @@ class ActiveOAuth2(ActiveAuth):
 
     def _refused(self, answer: Mapping[str, Any]) -> str:
         """Why the token endpoint refused, and the fix (RFC 6749 5.2 error codes). Never echoes a token."""
-        code = str(answer.get("error"))[:40]
+        # The code is the endpoint's: it could quote what it was sent (the client's secret, the refresh token).
+        sent = [*self._hidden, self._grant().get("refresh_token", "")]
+        sent += [value.rpartition(" ")[2] for value in self._client_headers.values()]
+        code = conceal(conceal(str(answer.get("error")), sent)[:40], sent)
         what = f"the token endpoint refused the {type(self._spec).__name__} grant ({code})"
         if code == "invalid_client":
             return f"{what}: check {self._spec.client_id_key!r} and {self._spec.client_secret_key!r}"
         if code == "invalid_grant" and isinstance(self._spec, OAuth2RefreshToken):
             where = "the one kept in the state" if self._from_state else "the configured one"
+            why = (
+                f" (the one kept in the state could not be read: it was sealed under another "
+                f"{self._spec.client_secret_key!r}, or altered)"
+                if self._unreadable
+                else ""
+            )
             return (
-                f"{what}: the refresh token ({where}) was revoked, expired or already used; authorise again and set "
-                f"the new refresh token in {self._spec.refresh_token_key!r}"
+                f"{what}: the refresh token ({where}) was revoked, expired or already used{why}; authorise again and "
+                f"set the new refresh token in {self._spec.refresh_token_key!r}"
             )
         return f"{what}; check the source's OAuth2 declaration (token_url, scope) and the client's credentials"
 

@@ -78,9 +78,15 @@ class Policy:
     concurrency_min_gain_percent: float = 3.0  # the throughput a step up of the adaptive limit must add
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "retry_jitter", Jitter(self.retry_jitter))
-        object.__setattr__(self, "concurrency", LimitMode(self.concurrency))
         problems = [problem for name in RANGES if (problem := self._check(name))]
+        for name, kind in (("retry_jitter", Jitter), ("concurrency", LimitMode)):
+            try:
+                object.__setattr__(self, name, kind(getattr(self, name)))
+            except ValueError:
+                allowed = ", ".join(member.value for member in kind)
+                problems.append(f"{name} is {getattr(self, name)!r}; expected one of {allowed}")
+        if not isinstance(self.allow_insecure_http, bool):  # a string "false" would be true
+            problems.append(f"allow_insecure_http must be True or False, not {self.allow_insecure_http!r}")
         if self.breaker_minimum_calls > self.breaker_window:
             problems.append(f"breaker_minimum_calls ({self.breaker_minimum_calls}) exceeds breaker_window")
         if problems:

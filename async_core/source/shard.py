@@ -59,6 +59,13 @@ def check_tables(key: str, shard: Shard, source: Source, tables: Sequence[str]) 
     """Every selected table must be a child table, or the parent of a selected child."""
     parents = {source.table(name).parent.table for name in tables if source.table(name).parent is not None}  # type: ignore[union-attr]
     whole = [name for name in tables if source.table(name).parent is None and name not in parents]
+    if whole and all(table.parent is None for table in source.tables):  # nothing could be selected to split
+        raise ConfigurationError(
+            key,
+            str(shard),
+            f"source {source.name!r} has no child table, so a shard has nothing to split ({', '.join(whole)} "
+            "would land whole in every shard): leave shard empty (1/1)",
+        )
     if whole:
         raise ConfigurationError(
             key,

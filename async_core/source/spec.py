@@ -9,6 +9,11 @@ compiles once into a converter (see `async_core.source.types`), so the per-recor
                  ├── parent      a child table's path is filled from each row of its parent, optional
                  ├── body        a JSON body (a POST search) or a GraphQL query (`async_core.source.graphql`),
                  │               where the paging values go; optional (a GET)
+                 ├── windows     time-window incremental sync instead of a cursor (`async_core.source.windows`)
+                 ├── nested      list fields landed as child tables (`async_core.source.nested`)
+                 ├── deletes     a tombstone, or reconciliation after full passes; `deletes_of`: a deleted-
+                 │               records table (`async_core.source.deletes`)
+                 ├── undeclared  what happens to fields no column reads (`async_core.source.undeclared`)
                  ├── auth        overrides the source's (`async_core.source.auth`, `async_core.source.oauth2`)
                  └── rules       error rules for responses and records, tried before the source's
                                  (`async_core.source.rules`), optional
@@ -155,6 +160,11 @@ class TableSpec:
             f"column name {n!r} is the connector's (undeclared fields)" for n in names if n == UNDECLARED_COLUMN
         ]
         problems += _declaration_problems(self)
+        if self.policy is not None and not isinstance(self.policy, TablePolicy):  # a Policy's other fields: lost
+            problems.append(
+                f"policy is a {type(self.policy).__name__}: expected TablePolicy(page_size=..., "
+                "max_pages_per_table=...) or None (the rest of a Policy is the source's: Source(policy=Policy(...)))"
+            )
         if problems:
             raise ValueError(f"table {self.name!r}: " + "; ".join(problems))
         if isinstance(self.deletes, Reconcile) and self.cursor is not None:
@@ -353,6 +363,11 @@ class Source:
             object.__setattr__(self, "secret_params", (self.secret_params,))
         names = [table.name for table in self.tables]
         problems = [f"table {n!r} is declared twice" for n in sorted({n for n in names if names.count(n) > 1})]
+        if not isinstance(self.policy, Policy):
+            problems.append(
+                f"policy is a {type(self.policy).__name__}: expected Policy(...) (leave it out for the defaults; "
+                "a table's own page_size or max_pages_per_table is TableSpec(policy=TablePolicy(...)))"
+            )
         nested = [bound.table for table in self.tables for bound in table.lists]
         problems += [
             f"nested table {n!r} is declared twice" for n in sorted({n for n in nested if nested.count(n) > 1})

@@ -41,3 +41,26 @@ def test_a_saved_link_reads_back_from_the_state_with_its_signature() -> None:
     saved = PageRequest(url="https://api.example/i?after=5", signed=(("access_token", "bearer_token"),))
     assert PageRequest.from_state(saved.to_state()) == saved
     assert "signed" not in PageRequest(url="https://api.example/i").to_state()  # states written before read the same
+
+
+def test_a_secret_echoed_with_a_raw_plus_is_taken_out() -> None:
+    # A base64 token ("ab+cd/ef==") echoed as the server had it: `+` is not encoded, so form-decoding it gives a
+    # space and the value no longer equals the secret; the link still carries it.
+    saved = strip_credentials(
+        link("https://api.example/items?page=2&access_token=ab+cd/ef=="), names=(), secrets={"token": "ab+cd/ef=="}
+    )
+    assert saved.url == "https://api.example/items?page=2"
+    assert saved.signed == (("access_token", "token"),)
+    session = strip_credentials(link("https://api.example/items?page=2&s=x+y"), names=(), secrets={}, tokens=("x+y",))
+    assert session.url == "https://api.example/items?page=2"
+
+
+def test_a_fragment_is_never_saved() -> None:
+    # A fragment is never sent to a server (it means nothing to a next request), but a server may echo a token
+    # into it: a saved link keeps none.
+    saved = strip_credentials(
+        link("https://api.example/items?page=2#access_token=s3cr3t"), names=(), secrets={"token": "s3cr3t"}
+    )
+    assert saved.url == "https://api.example/items?page=2"
+    bare = strip_credentials(link("https://api.example/items#t=tok9"), names=(), secrets={}, tokens=("tok9",))
+    assert bare.url == "https://api.example/items"

@@ -1,0 +1,103 @@
+"""Declaration mistakes in a source's `Policy` and a table's `TablePolicy` are refused at import with one line
+naming the field and the fix; a cross-key rule names the key the user can change (red team of issue 19)."""
+
+from __future__ import annotations
+
+import dataclasses
+import sys
+import types
+from typing import Any
+
+from async_core import setup
+from async_core.errors import ConfigurationError
+from async_core.settings import parse_settings
+from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TablePolicy, TableSpec
+from tests.devtools import pytest
+
+ID = (Column("id", "id", "INT"),)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"retry_jitter": "bogus"}, "retry_jitter is 'bogus'; expected one of none, full, equal, decorrelated"),
+        ({"concurrency": "x"}, "concurrency is 'x'; expected one of adaptive, fixed"),
+        # "false" is a truthy string: accepted, it would have allowed plain http
+        ({"allow_insecure_http": "false"}, "allow_insecure_http must be True or False, not 'false'"),
+        ({"allow_insecure_http": 1}, "allow_insecure_http must be True or False, not 1"),
+    ],
+)
+def test_a_bad_choice_or_switch_in_a_policy_names_the_field(arguments: dict[str, Any], message: str) -> None:
+    with pytest.raises(ValueError, match="^policy: ") as raised:
+        Policy(**arguments)
+    assert message in str(raised.value)
+
+
+def test_a_tables_policy_must_be_a_table_policy() -> None:
+    """A source's Policy given to a table kept only page_size and max_pages_per_table; max_wait_seconds was
+    silently ignored. A dict or a number failed at sync time with an AttributeError."""
+    for policy in (Policy(max_wait_seconds=5), {"page_size": 10}, 5):
+        with pytest.raises(ValueError, match=r"table 't': policy is a .*: expected TablePolicy\(page_size=") as raised:
+            TableSpec("t", "/t", ID, policy=policy)  # type: ignore[arg-type]
+        assert "\n" not in str(raised.value)
+
+
+def test_a_sources_policy_must_be_a_policy() -> None:
+    """A TablePolicy, a dict or None on the Source was accepted, then every sync failed with an AttributeError."""
+    for policy in (TablePolicy(page_size=5), {"page_size": 5}, None):
+        with pytest.raises(ValueError, match=r"source 's': policy is a .*: expected Policy\(\.\.\.\)"):
+            Source(name="s", base_url="https://api.example.com", tables=(TableSpec("t", "/t", ID),), policy=policy)  # type: ignore[arg-type]
+
+
+def test_a_base_delay_above_the_sources_max_delay_names_base_delay() -> None:
+    """max_delay is no longer a configuration key: the error names base_delay (what the user set) and where
+    max_delay now lives, not a key 'max_delay' with a value the configuration does not hold."""
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings({"base_delay": "40"})
+    assert raised.value.key == "base_delay"
+    assert "max_delay (30" in str(raised.value)
+    assert "Policy(max_delay=" in str(raised.value)
+    with pytest.raises(ConfigurationError) as moved:  # the moved key given: it is the one named, as before
+        parse_settings({"base_delay": "40", "max_delay": "35"})
+    assert moved.value.key == "max_delay"
+
+
+def test_a_shard_of_a_source_without_child_tables_says_there_is_nothing_to_split() -> None:
+    """jsonplaceholder has no child table: the fix 'tables = the child tables and their parents' was impossible."""
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings({"shard": "1/2"})
+    assert raised.value.key == "shard"
+    assert "source 'jsonplaceholder' has no child table" in str(raised.value)
+    assert "leave shard empty (1/1)" in str(raised.value)
+
+
+REQUIRED = Source(
+    name="needs_token",
+    base_url="https://api.example.com",
+    keys=(ConfigKey("my_api_token", "API token", secret=True, required=True),),
+    auth=BearerAuth(token_key="my_api_token"),
+    tables=(TableSpec("t", "/t", ID),),
+)
+
+
+@pytest.mark.parametrize("given", [{}, {"my_api_token": ""}, {"my_api_token": "  "}])
+def test_a_required_source_key_left_out_is_refused_naming_it(monkeypatch: Any, given: dict[str, str]) -> None:
+    """The form marks it required, but validate_configuration accepted a configuration without it (and the setup
+    test then failed with a traceback from the engine instead of a line)."""
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=REQUIRED))
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings({"source": "needs_token", **given})
+    assert raised.value.key == "my_api_token"
+    assert "required by source 'needs_token'" in str(raised.value)
+    assert "API token" in str(raised.value)
+    assert setup.test_connection({"source": "needs_token", **given}) == f"invalid configuration: {raised.value}"
+
+
+def test_the_setup_test_reports_a_credential_an_auth_lacks_in_one_line(monkeypatch: Any) -> None:
+    """A key an auth reads but the source does not declare required: the engine refuses it at start; the setup test
+    says so in one line instead of raising."""
+    optional = dataclasses.replace(REQUIRED, keys=(), name="needs_token")
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=optional))
+    problem = setup.test_connection({"source": "needs_token"})
+    assert problem is not None
+    assert "'my_api_token'" in problem
