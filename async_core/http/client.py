@@ -354,7 +354,8 @@ class ApiClient:
                 ) as response:
                     if response.status in REDIRECT_STATUSES:
                         target = redirect_target(url, response.status, response.headers.get("Location"))
-                        url = without_params(target, secret.keys())  # a server that echoes the key in a Location
+                        # A server that echoes the key in a Location (a link to another origin must not carry it)
+                        url = without_params(target, secret.keys(), values=secret.values())
                         if response.status in (301, 302, 303) and method != "GET":
                             method, body, form = "GET", None, None  # as browsers do: only 307 and 308 repeat it
                         continue
@@ -471,15 +472,19 @@ def with_params(url: str, params: Mapping[str, str]) -> str:
     return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
 
 
-def without_params(url: str, names: Collection[str]) -> str:
-    """`url` without the query parameters in `names` (a secret a server echoed into a link)."""
-    if not names:
+def without_params(url: str, names: Collection[str], *, values: Collection[str] = ()) -> str:
+    """`url` without the query parameters in `names` (compared case-insensitively), nor any parameter whose value
+    is one of `values`: a secret a server echoed into a link, under the name it was sent as or another."""
+    if not names and not values:
         return url
+    lowered, hidden = {name.lower() for name in names}, {value for value in values if value}
     parts = urlsplit(url)
     pairs = parse_qsl(parts.query, keep_blank_values=True)
-    if not any(k in names for k, _ in pairs):
+    # A raw `+` (a base64 key echoed unencoded) reads as a space: the value is compared both ways.
+    kept = [(k, v) for k, v in pairs if k.lower() not in lowered and not {v, v.replace(" ", "+")} & hidden]
+    if len(kept) == len(pairs):
         return url
-    return urlunsplit(parts._replace(query=urlencode([(k, v) for k, v in pairs if k not in names])))
+    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def retry_rules(policy: HttpPolicy, rng: random.Random) -> RetryRules:
