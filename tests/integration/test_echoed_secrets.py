@@ -8,7 +8,7 @@ from typing import Any
 
 from aiohttp import web
 
-from async_core.source import ApiKeyAuth, BearerAuth, GraphQL, Relay, TableSpec
+from async_core.source import ApiKeyAuth, BearerAuth, GraphQL, Relay, SessionAuth, TableSpec
 from tests.devtools import pytest
 from tests.integration.declared import ID, declare, sync
 from tests.integration.servers import serve
@@ -73,5 +73,25 @@ def test_a_graphql_error_message_that_echoes_the_token_is_not_shown(monkeypatch:
     messages = [row["message"] for row in sink.rows("sync_errors")]
     assert len(messages) == 1
     assert "lacks scope read_orders" in messages[0]  # what the server said, still said
+    shown = capsys.readouterr()
+    assert leaks(sink, shown.out + shown.err + caplog.text + json.dumps(result.summary, default=str)) == []
+
+
+def test_a_login_refused_with_the_password_as_its_code_does_not_show_the_password(
+    monkeypatch: Any, capsys: Any, caplog: Any
+) -> None:
+    """The password goes in the login's body, not in a header: an error code echoing it was shown."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        body = await request.json()
+        return web.json_response({"error": {"code": body["password"]}}, status=403)
+
+    table = TableSpec(name="items", path="/items", columns=(ID,), records="data")
+    declare(monkeypatch, table, auth=SessionAuth(login_path="/login"))
+    with serve(handler) as (url, _):
+        sink = RecordingSink()
+        result = sync(url, sink, session_username="ann", session_password=TOKEN)
+    assert result.status != "succeeded"
+    assert "HTTP 403" in sink.rows("sync_errors")[0]["message"]
     shown = capsys.readouterr()
     assert leaks(sink, shown.out + shown.err + caplog.text + json.dumps(result.summary, default=str)) == []
