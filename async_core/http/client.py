@@ -20,6 +20,7 @@ aiohttp's exceptions are translated to `async_core.errors` here and nowhere else
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import random
 import time
@@ -462,10 +463,21 @@ def _echoes(text: str, request: Request, secret: Mapping[str, str]) -> bool:
         values[name + " token"] = value.rpartition(" ")[2]
     if hide(text, values) != text:
         return True
-    sent = [*(request.form_body or {}).values()]
+    sent = [*(request.form_body or {}).values(), *map(_basic_password, request.credentials.values())]
     if isinstance(request.json_body, Mapping):
         sent += [value for value in request.json_body.values() if isinstance(value, str)]
     return any(text == value or (len(value) >= MIN_ECHO and value in text) for value in sent if value)
+
+
+def _basic_password(value: str) -> str:
+    """The password of a Basic credential ("" for any other): a server may echo it decoded."""
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")[2]
+    except ValueError:  # binascii.Error and UnicodeDecodeError among them: not a pair we made
+        return ""
 
 
 def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:

@@ -3,12 +3,13 @@ message, no log line and no saved state (the API's error code, a GraphQL error's
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
 from aiohttp import web
 
-from async_core.source import ApiKeyAuth, BearerAuth, GraphQL, Relay, SessionAuth, TableSpec
+from async_core.source import ApiKeyAuth, BasicAuth, BearerAuth, GraphQL, Relay, SessionAuth, TableSpec
 from tests.devtools import pytest
 from tests.integration.declared import ID, declare, sync
 from tests.integration.servers import serve
@@ -29,11 +30,17 @@ def leaks(sink: RecordingSink, output: str) -> list[str]:
     return found
 
 
+def basic_password(request: web.Request) -> str:
+    pair = request.headers.get("Authorization", "").rpartition(" ")[2]
+    return base64.b64decode(pair).decode("utf-8").partition(":")[2]
+
+
 @pytest.mark.parametrize(
     ("auth", "config", "sent"),
     [
         (BearerAuth(), {"bearer_token": TOKEN}, lambda r: r.headers.get("Authorization", "").rpartition(" ")[2]),
         (ApiKeyAuth(param="api_key"), {"api_key": TOKEN}, lambda r: r.query.get("api_key", "")),
+        (BasicAuth(), {"basic_username": "ann", "basic_password": TOKEN}, lambda r: basic_password(r)),
     ],
 )
 def test_an_error_code_that_echoes_the_credential_is_not_shown(
