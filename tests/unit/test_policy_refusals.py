@@ -11,7 +11,7 @@ import types
 from pathlib import Path
 from typing import Any
 
-from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration
+from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration  # type: ignore[import-untyped]
 
 import connector
 from async_core import setup
