@@ -311,6 +311,11 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     for table in values["tables"]:
         for key in source.auth_for(source.table(table)).config_keys():
             source_keys.setdefault(key, ConfigKeyLike(key))
+    for declared in source.keys:  # the form marks these required; configuration.json must give them too
+        if declared.required and not str(configuration.get(declared.name, "")).strip():
+            raise ConfigurationError(
+                declared.name, "", f"required by source {source.name!r} ({declared.label}); set it in the configuration"
+            )
     values["source_values"] = {
         name: _secret(name, str(configuration[name])) if getattr(spec, "secret", True) else str(configuration[name])
         for name, spec in source_keys.items()

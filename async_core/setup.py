@@ -103,7 +103,10 @@ def test_connection(configuration: Mapping[str, object]) -> str | None:
     except ConfigurationError as error:
         return f"invalid configuration: {error}"
     settings = dataclasses.replace(settings, max_retries=min(settings.max_retries, 1), max_wait_seconds=10.0)
-    problems = asyncio.run(_probe(settings))
+    try:
+        problems = asyncio.run(_probe(settings))
+    except ConfigurationError as error:  # a credential an auth reads, found missing when the engine starts it
+        return f"invalid configuration: {error}"
     return "; ".join(problems) if problems else None
 
 

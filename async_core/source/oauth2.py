@@ -118,7 +118,14 @@ class OAuth2RefreshToken(_OAuth2):
 
         hidden = (_secret(values, self.client_secret_key), configured)
         return ActiveOAuth2(
-            self, url, grant, headers, on_refresh_token=rotated, from_state=kept is not None, hidden=hidden
+            self,
+            url,
+            grant,
+            headers,
+            on_refresh_token=rotated,
+            from_state=kept is not None,
+            unreadable=bool(saved) and kept is None,
+            hidden=hidden,
         )
 
 
@@ -135,6 +142,7 @@ class ActiveOAuth2(ActiveAuth):
         *,
         on_refresh_token: Callable[[str], None] | None = None,
         from_state: bool = False,
+        unreadable: bool = False,
         hidden: tuple[str, ...] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
@@ -145,6 +153,7 @@ class ActiveOAuth2(ActiveAuth):
         self._client_headers = dict(client_headers)
         self._on_refresh_token = on_refresh_token
         self._from_state = from_state
+        self._unreadable = unreadable  # the state kept a token this client's secret cannot unseal
         self._hidden = hidden  # the configuration's secrets: never in an error message
         self._clock = clock
         self._expires_at = 0.0
@@ -194,9 +203,15 @@ class ActiveOAuth2(ActiveAuth):
             return f"{what}: check {self._spec.client_id_key!r} and {self._spec.client_secret_key!r}"
         if code == "invalid_grant" and isinstance(self._spec, OAuth2RefreshToken):
             where = "the one kept in the state" if self._from_state else "the configured one"
+            why = (
+                f" (the one kept in the state could not be read: it was sealed under another "
+                f"{self._spec.client_secret_key!r}, or altered)"
+                if self._unreadable
+                else ""
+            )
             return (
-                f"{what}: the refresh token ({where}) was revoked, expired or already used; authorise again and set "
-                f"the new refresh token in {self._spec.refresh_token_key!r}"
+                f"{what}: the refresh token ({where}) was revoked, expired or already used{why}; authorise again and "
+                f"set the new refresh token in {self._spec.refresh_token_key!r}"
             )
         return f"{what}; check the source's OAuth2 declaration (token_url, scope) and the client's credentials"
 

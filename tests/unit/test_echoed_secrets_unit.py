@@ -46,3 +46,42 @@ def test_a_long_refresh_token_echoed_in_the_code_is_not_shown_cut_either() -> No
     message = refusal(OAuth2RefreshToken(token_url="/token"), values, lambda body: body["refresh_token"])
     assert REFRESH[:6] not in message
     assert "(<redacted>)" in message
+
+
+class Store:
+    def __init__(self) -> None:
+        self.saved: dict[str, str] = {}
+
+    def get(self, key: str) -> str | None:
+        return self.saved.get(key)
+
+    def put(self, key: str, value: str) -> None:
+        self.saved[key] = value
+
+
+def test_a_kept_token_sealed_under_another_client_secret_is_named_when_the_configured_one_is_refused() -> None:
+    """The client's secret changed after a rotation: the state's token cannot be unsealed, the configured (dead)
+    one is tried, and the refusal said only "the configured one" was revoked, hiding why the kept one was not
+    used."""
+    spec = OAuth2RefreshToken(token_url="/token")
+    store = Store()
+    values = {"client_id": "c1", "client_secret": SECRET, "refresh_token": REFRESH}
+
+    async def rotate(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"access_token": "a1", "refresh_token": "rt-rotated-2", "expires_in": 3600}
+
+    asyncio.run(spec.start(values, store=store).headers(rotate))
+    assert len(store.saved) == 1
+
+    async def refuse(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        assert body["refresh_token"] == REFRESH  # the kept one could not be read
+        return {"error": "invalid_grant"}
+
+    changed = {**values, "client_secret": "cs-new-secret"}
+    with pytest.raises(AuthenticationError, match="could not be read") as caught:
+        asyncio.run(spec.start(changed, store=store).headers(refuse))
+    assert "'client_secret'" in str(caught.value)
+    tampered = {key: value[:-4] + "AAAA" for key, value in store.saved.items()}
+    store.saved = tampered
+    with pytest.raises(AuthenticationError, match="could not be read"):
+        asyncio.run(spec.start(values, store=store).headers(refuse))

@@ -3,11 +3,15 @@ naming the field and the fix; a cross-key rule names the key the user can change
 
 from __future__ import annotations
 
+import dataclasses
+import sys
+import types
 from typing import Any
 
+from async_core import setup
 from async_core.errors import ConfigurationError
 from async_core.settings import parse_settings
-from async_core.source import Column, Policy, Source, TablePolicy, TableSpec
+from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TablePolicy, TableSpec
 from tests.devtools import pytest
 
 ID = (Column("id", "id", "INT"),)
@@ -65,3 +69,35 @@ def test_a_shard_of_a_source_without_child_tables_says_there_is_nothing_to_split
     assert raised.value.key == "shard"
     assert "source 'jsonplaceholder' has no child table" in str(raised.value)
     assert "leave shard empty (1/1)" in str(raised.value)
+
+
+REQUIRED = Source(
+    name="needs_token",
+    base_url="https://api.example.com",
+    keys=(ConfigKey("my_api_token", "API token", secret=True, required=True),),
+    auth=BearerAuth(token_key="my_api_token"),
+    tables=(TableSpec("t", "/t", ID),),
+)
+
+
+@pytest.mark.parametrize("given", [{}, {"my_api_token": ""}, {"my_api_token": "  "}])
+def test_a_required_source_key_left_out_is_refused_naming_it(monkeypatch: Any, given: dict[str, str]) -> None:
+    """The form marks it required, but validate_configuration accepted a configuration without it (and the setup
+    test then failed with a traceback from the engine instead of a line)."""
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=REQUIRED))
+    with pytest.raises(ConfigurationError) as raised:
+        parse_settings({"source": "needs_token", **given})
+    assert raised.value.key == "my_api_token"
+    assert "required by source 'needs_token'" in str(raised.value)
+    assert "API token" in str(raised.value)
+    assert setup.test_connection({"source": "needs_token", **given}) == f"invalid configuration: {raised.value}"
+
+
+def test_the_setup_test_reports_a_credential_an_auth_lacks_in_one_line(monkeypatch: Any) -> None:
+    """A key an auth reads but the source does not declare required: the engine refuses it at start; the setup test
+    says so in one line instead of raising."""
+    optional = dataclasses.replace(REQUIRED, keys=(), name="needs_token")
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=optional))
+    problem = setup.test_connection({"source": "needs_token"})
+    assert problem is not None
+    assert "'my_api_token'" in problem
