@@ -4,6 +4,7 @@ killed (SIGKILL) in the middle of a reconciled pass, each read back as the desti
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -23,10 +24,16 @@ DAY = 86400
 
 
 def test_a_window_lost_in_two_syncs_holds_the_mark_until_it_is_read(monkeypatch: Any) -> None:
-    """Ten daily windows; day 3 answers 503 for two syncs: the mark stays at its start both times, the later days are
-    not fetched again, and the third sync reads day 3 and lands every event the server holds."""
-    events: list[dict[str, Any]] = [{"id": d, "at": f"2024-01-{d:02d}T12:00:00Z"} for d in range(1, 11)]
-    down = {"2024-01-03T00:00:00Z"}
+    """30-day windows from 2024, an event in each of the first ten; the third window answers 503 for two syncs: the
+    mark stays at its start both times, the later windows are not fetched again, and the third sync reads the lost
+    window and lands every event the server holds."""
+    first = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+    starts = [first + dt.timedelta(days=30 * n) for n in range(10)]
+    stamp = "%Y-%m-%dT%H:%M:%SZ"
+    events: list[dict[str, Any]] = [
+        {"id": n, "at": (start + dt.timedelta(hours=12)).strftime(stamp)} for n, start in enumerate(starts)
+    ]
+    down = {starts[2].strftime(stamp)}
 
     async def handler(request: web.Request) -> web.StreamResponse:
         start, end = request.query["from"], request.query["to"]
@@ -34,23 +41,22 @@ def test_a_window_lost_in_two_syncs_holds_the_mark_until_it_is_read(monkeypatch:
             return web.json_response({"error": "busy"}, status=503)
         return web.json_response([e for e in events if start <= e["at"] < end])
 
-    windows = Windows(start_param="from", end_param="to", initial_value="2024-01-01T00:00:00Z", step=DAY)
-    declare(
-        monkeypatch,
-        TableSpec(name="events", path="/events", columns=(ID, Column("at", "at", "STRING")), windows=windows),
-    )
+    windows = Windows(start_param="from", end_param="to", initial_value="2024-01-01T00:00:00Z", step=30 * DAY)
+    columns = (ID, Column("at", "at", "STRING"))
+    declare(monkeypatch, TableSpec(name="events", path="/events", columns=columns, windows=windows))
     sink = RecordingSink()
     state: dict[str, Any] | None = None
     with serve(handler) as (url, seen):
         for _ in range(2):
             sync(url, sink, state, tables="events", max_retries="1")
             state = sink.checkpoints()[-1]
-            assert state["tables"]["events"]["window_mark"] == "2024-01-03T00:00:00+00:00"
-        assert sum("from=2024-01-05" in r for r in seen.requests) == 1  # a done window is not read again
+            assert state["tables"]["events"]["window_mark"] == starts[2].isoformat()
+        fifth = f"from={starts[4].strftime(stamp)}"
+        assert sum(fifth in request for request in seen.requests) == 1  # a done window is not read again
         down.clear()
         result = sync(url, sink, state, tables="events")
     assert result.status == "succeeded"
-    assert sorted(set(sink.ids("events"))) == list(range(1, 11))
+    assert sorted(set(sink.ids("events"))) == list(range(10))
     assert sink.checkpoints()[-1]["tables"]["events"]["window_mark"] > "2026"
 
 
