@@ -147,6 +147,7 @@ class Walk:
         # Tear detection (a plain table's pass, not a keyset walk: that one reads its tie rows again by design).
         self._tracks = unit is None and not self._sorted and paginator.style != "single"
         self._keys: set[int] = set()
+        self._unkeyed = 0  # records read without a whole key (not an object, a key field missing or null)
         self._total: int | None = None
         self._torn: str | None = None
         self._from_start = False  # this walk read its pass from page 1: the distinct keys must reach the total
@@ -275,10 +276,17 @@ class Walk:
             if count > total:
                 self._torn = f"page {number} holds {count} records, more than the total of {total}"
                 return
+        if not self._key_paths:
+            return
         for record in fetched.records:
-            if not isinstance(record, Mapping) or not self._key_paths:
+            # A record without a whole key is refused as a row (sync_errors) and cannot be told from another: it
+            # counts as read (against the total), never as a repeat. Keys compare as JSON values: `true` and
+            # `14.0` are not the records keyed 1 and 14 (Python's True == 1 and 14.0 == 14 would say they are).
+            values = [dig(record, path) for path in self._key_paths] if isinstance(record, Mapping) else [None]
+            if any(value is None for value in values):
+                self._unkeyed += 1
                 continue
-            key = hash(tuple(_key(dig(record, path)) for path in self._key_paths))
+            key = hash(tuple((type(value).__name__, _key(value)) for value in values))
             if key in self._keys:
                 value = ", ".join(repr(dig(record, path)) for path in self._key_paths)
                 self._torn = f"the record with key {value} came twice (again at page {number})"
@@ -317,14 +325,16 @@ class Walk:
             and self._last_pages
             and self._total is not None
             and self._key_paths
-            and len(self._keys) < self._total
+            and len(self._keys) + self._unkeyed < self._total
         ):
-            torn = f"the pass read {len(self._keys)} distinct records of the {self._total} its total announced"
+            read = len(self._keys) + self._unkeyed
+            torn = f"the pass read {read} distinct records of the {self._total} its total announced"
         if torn is None:
             for number in self._last_pages:
                 self._pages.put(LastPage(self.name, number, self.unit))
             return
         self._keys.clear()
+        self._unkeyed = 0
         self._pages.put(Replan(self.name, 1, self.size, self.unit))
         await self._lose(
             1,

@@ -116,7 +116,7 @@ def compile_keep(mode: str, declared: frozenset[str], taken: frozenset[str]) -> 
                 if usable(name):
                     row[name] = _checked(key, value)
                     continue
-            elif row[name] == value:
+            elif row[name] == value and type(row[name]) is type(value):  # True == 1 == 1.0 are not one value
                 continue  # already in the row under this name (a child's copy of its parent's key)
             if spill is None:
                 spill = {}

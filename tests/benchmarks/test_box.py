@@ -91,18 +91,22 @@ WHY_NOT = cgroups.Box.unavailable()
 @pytest.mark.skipif(WHY_NOT is not None, reason=f"the production box needs writable cgroups: {WHY_NOT}")
 def test_the_box_smoke_runs_each_engine_as_fivetran_debug_in_a_cgroup(tmp_path: Path) -> None:
     """`--scenario box --smoke`: big pages and parents, each engine a whole `fivetran debug` in a box;
-    every row landed, the box's counters read, the groups removed after."""
-    process = subprocess.Popen(
+    every row landed, the box's counters read, its groups removed after."""
+    with subprocess.Popen(
         [sys.executable, "-m", "benchmarks", "--scenario", "box", "--smoke", "--results-dir", str(tmp_path)],
         cwd=ROOT,
         env={**os.environ, "DO_NOT_TRACK": "1"},
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-    )
-    stdout, stderr = process.communicate(timeout=170)
-    completed = subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
-    assert completed.returncode == 0, completed.stdout[-3000:] + completed.stderr[-3000:]
+    ) as process:
+        try:
+            stdout, stderr = process.communicate(timeout=170)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            raise
+    assert process.returncode == 0, stdout[-3000:] + stderr[-3000:]
     results = json.loads((tmp_path / "box-smoke.json").read_text(encoding="utf-8"))
     runs = results["box"]["runs"]
     assert {(r["workload"], r["engine"]) for r in runs} >= {
@@ -113,6 +117,7 @@ def test_the_box_smoke_runs_each_engine_as_fivetran_debug_in_a_cgroup(tmp_path: 
     assert all(r["box"]["max_usage_bytes"] > 0 and r["box"]["oom_kills"] == 0 for r in runs)
     assert all(r["state_bytes"] for r in runs)
     assert "## Production box" in (tmp_path / "box-smoke.md").read_text(encoding="utf-8")
-    # its own groups (named after its pid): another benchmark may be running beside this test
+    # This run's groups only (named bench-box-<pid of the benchmarks process>-<n>): another benchmark running at
+    # the same time has groups of its own.
     leftovers = [p for c in cgroups.CONTROLLERS for p in (cgroups.ROOT / c).glob(f"bench-box-{process.pid}-*")]
     assert leftovers == []

@@ -15,6 +15,7 @@ from typing import Any
 
 from aiohttp import web
 
+from async_core.run.walk import key_digest
 from tests.devtools import pytest
 from tests.integration.servers import paged, rows, serve
 from tests.reliability.support import checked_sync, port_of, settings_of
@@ -161,7 +162,11 @@ def test_with_patience_shorter_than_the_outage_the_sync_stops_cleanly_and_a_reru
     assert set(range(1, (next_page - 1) * PAGE_SIZE + 1)) <= written_first  # the checkpoint covers written rows only
     assert min(row["page"] for row in errors) >= next_page  # and no page given up on lies before it
     assert open_pass(state, "users") is None  # users completed its pass
-    assert rerun_pages == list(range(next_page, PAGES + 1))
+    # The rerun first reads the last page the checkpoint covers once more, to prove the collection did not shift
+    # under its page number (it must still end with the row it ended with), then the pages the state had not covered.
+    assert next_page > 1
+    assert opened["prev_key"] == key_digest(((next_page - 1) * PAGE_SIZE,))
+    assert rerun_pages == [next_page - 1, *range(next_page, PAGES + 1)]
     assert rerun_users == [1]  # and begins its next one at once (tables are independent)
     assert second.result.status == "succeeded"
     assert sorted(set(sink.ids("posts"))) == list(range(1, POSTS + 1))

@@ -73,6 +73,16 @@ def test_a_childs_copy_of_its_parents_key_is_not_written_twice() -> None:
     assert moved["_undeclared"] == {"company_id": 10}
 
 
+def test_a_field_equal_to_a_columns_value_only_in_python_is_kept() -> None:
+    """`isActive: true` (Fivetran name `is_active`) beside a declared `is_active` INT of 1: Python's `True == 1`
+    took it for a copy of the column and dropped it without a word; `1.0` likewise."""
+    spec = table(Column("is_active", "flags.active", "INT"))
+    row = spec.transform({"id": 1, "flags": {"active": 1}, "isActive": True}, NOW)
+    assert row["is_active"] == 1
+    assert row["_undeclared"] == {"isActive": True}
+    assert spec.transform({"id": 1, "flags": {"active": 1}, "isActive": 1.0}, NOW)["_undeclared"] == {"isActive": 1.0}
+
+
 def test_a_dotted_source_leaves_the_rest_of_its_field_undeclared() -> None:
     """`amount.value` is declared; `amount` (with its currency) is kept, in `_undeclared` since `amount` is taken."""
     row = table(Column("amount", "amount.value", "DOUBLE")).transform(
