@@ -280,6 +280,16 @@ def moved_key_warnings(configuration: Mapping[str, object]) -> list[str]:
     ]
 
 
+def unknown_key_warning(key: str) -> str:
+    """The line for a configuration key that is ignored; a field that only a source declares says where it goes."""
+    if key in NEW_POLICY_FIELDS:
+        return (
+            f"configuration key {key!r} is ignored: it is not a configuration key but part of "
+            f"{_POLICY_HOME.format(name=key)}"
+        )
+    return f"configuration key {key!r} is not known to this connector and is ignored"
+
+
 def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[str]]:
     """Builds `Settings` from the SDK's configuration; returns them with the unknown keys, sorted.
 

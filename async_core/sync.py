@@ -29,7 +29,7 @@ from async_core.run.metrics import Metrics
 from async_core.run.report import build_summary
 from async_core.run.state import SyncState
 from async_core.run.walk import WalkStart
-from async_core.settings import Settings, moved_key_warnings, parse_settings
+from async_core.settings import Settings, moved_key_warnings, parse_settings, unknown_key_warning
 
 
 class Log(Protocol):
@@ -86,7 +86,7 @@ def run_sync(
         for line in moved_key_warnings(configuration):
             log.warning(line)
         for key in unknown:
-            log.warning(f"configuration key {key!r} is not known to this connector and is ignored")
+            log.warning(unknown_key_warning(key))
     started_at = dt.datetime.now(dt.UTC)
     sync_id = f"{started_at:%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
     metrics = Metrics()

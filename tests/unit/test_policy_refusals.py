@@ -10,7 +10,7 @@ from typing import Any
 
 from async_core import setup
 from async_core.errors import ConfigurationError
-from async_core.settings import parse_settings
+from async_core.settings import parse_settings, unknown_key_warning
 from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TablePolicy, TableSpec
 from tests.devtools import pytest
 
@@ -101,3 +101,15 @@ def test_the_setup_test_reports_a_credential_an_auth_lacks_in_one_line(monkeypat
     problem = setup.test_connection({"source": "needs_token"})
     assert problem is not None
     assert "'my_api_token'" in problem
+
+
+def test_a_policy_only_field_in_the_configuration_is_pointed_to_its_home() -> None:
+    """memory_budget_mb is in the README's policy table but was never a key: 'not known' did not say where it goes."""
+    assert unknown_key_warning("memory_budget_mb") == (
+        "configuration key 'memory_budget_mb' is ignored: it is not a configuration key but part of the source's "
+        "declaration: Source(policy=Policy(memory_budget_mb=...)) in sources/<source>.py"
+    )
+    assert (
+        unknown_key_warning("max_worker")
+        == "configuration key 'max_worker' is not known to this connector and is ignored"
+    )
