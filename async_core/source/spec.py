@@ -383,6 +383,11 @@ class Source:
                     f"table {table.name!r}: its primary key {list(table.primary_key)} must be that of {target!r} "
                     f"({list(self.table(target).primary_key)}): each record names the row it deletes"
                 )
+            if table.parent is not None and table.parent.table in names and self.table(table.parent.table).windows:
+                problems.append(
+                    f"table {table.name!r}: its parent {table.parent.table!r} is read in time windows, which cannot "
+                    "list parents (a listing is one full walk)"
+                )
             if table.parent is not None and table.parent.table not in names:
                 problems.append(f"table {table.name!r}: parent {table.parent.table!r} is not a table of the source")
             if table.parent is not None and table.parent.table == table.name:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from async_core.source import Column, Incremental, TableSpec, Windows
+from async_core.source import Column, Incremental, Parent, Source, TableSpec, Windows
 from async_core.source.windows import Window, advance
 from tests.devtools import pytest
 
@@ -63,3 +63,17 @@ def test_declaration_mistakes_are_refused() -> None:
         Windows("a", "a", "2024-01-01T00:00:00Z")
     with pytest.raises(ValueError, match="windows are its incremental sync"):
         TableSpec(name="t", path="/t", columns=(Column("id", "id", "INT"),), windows=DAYS, cursor=Incremental("u", "s"))
+
+
+def test_a_windowed_table_cannot_be_a_parent() -> None:
+    """A child table lists its parents with one full walk; a windowed parent has none: refused at import."""
+    parent = TableSpec(name="p", path="/p", columns=(Column("id", "id", "INT"),), windows=DAYS)
+    child = TableSpec(
+        name="c",
+        path="/p/{pid}/c",
+        parent=Parent("p"),
+        primary_key=("pid", "id"),
+        columns=(Column("pid", "id", "INT", from_parent=True), Column("id", "id", "INT")),
+    )
+    with pytest.raises(ValueError, match="its parent 'p' is read in time windows"):
+        Source(name="s", tables=(parent, child))
