@@ -428,7 +428,7 @@ class Engine:
         body = self.body_for(walk, number, request)
         parsed: list[Fetched] = []
         rules = self._source.rules_for(spec)
-        secret = tuple(self._sessions.start(self._source.auth_for(spec)).secret_params)
+        secret = dict(self._sessions.start(self._source.auth_for(spec)).secret_params)
 
         def check(response: Response) -> None:
             parsed.clear()
@@ -448,7 +448,9 @@ class Engine:
             records = records_at(response.body, spec.records_path)
             facts = walk.paginator.read(response.body, response.headers, response.links, response.url)
             if secret and facts.next is not None and facts.next.url is not None:  # a link that echoes an API key
-                facts = dataclasses.replace(facts, next=PageRequest(url=without_params(facts.next.url, secret)))
+                facts = dataclasses.replace(
+                    facts, next=PageRequest(url=without_params(facts.next.url, secret, values=secret.values()))
+                )
             count = len(records)
             if expect is not None and count < expect:
                 raise RetryableError(f"page {number} came back with {count} of the {expect} records of its total")

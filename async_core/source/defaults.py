@@ -46,6 +46,21 @@ class TableDefaults:
     paginator: Paginator | None = None
     params: Mapping[str, str] | None = None
 
+    def __post_init__(self) -> None:
+        if self.records is not None and not isinstance(self.records, str):
+            raise ValueError(
+                f'table defaults: records is {self.records!r}; expected a dotted path string such as "data"'
+            )
+        if self.paginator is not None and not isinstance(self.paginator, Paginator):
+            raise ValueError(
+                f"table defaults: paginator is {self.paginator!r}; expected a paginator such as JsonServer()"
+            )
+        if self.params is not None and (
+            not isinstance(self.params, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.params.items())
+        ):
+            raise ValueError(f"table defaults: params is {self.params!r}; expected a mapping of names to strings")
+
     def apply(self, tables: tuple[T, ...]) -> tuple[T, ...]:
         """`tables` (`TableSpec`s) with every field they left out set to this default (each table re-validated)."""
         applied: tuple[T, ...] = tuple(self._applied(table) for table in tables)

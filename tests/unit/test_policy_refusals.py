@@ -6,15 +6,18 @@ from __future__ import annotations
 import dataclasses
 import sys
 import types
+from pathlib import Path
 from typing import Any
 
 from async_core import setup
 from async_core.errors import ConfigurationError
 from async_core.settings import parse_settings, unknown_key_warning
-from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TablePolicy, TableSpec
+from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TableDefaults, TablePolicy, TableSpec
+from async_core.source.catalogue import known, load_source
 from tests.devtools import pytest
 
 ID = (Column("id", "id", "INT"),)
+README = Path(__file__).resolve().parents[2] / "README.md"
 
 
 @pytest.mark.parametrize(
@@ -113,3 +116,39 @@ def test_a_policy_only_field_in_the_configuration_is_pointed_to_its_home() -> No
         unknown_key_warning("max_worker")
         == "configuration key 'max_worker' is not known to this connector and is ignored"
     )
+
+
+def test_the_readmes_source_row_and_keys_table_name_every_source_of_the_form() -> None:
+    """The form's `source` dropdown offers every module of sources/; the README's row named two of three, and its
+    table of source keys left out shop_graphql's four (OAuth2) keys."""
+    text = README.read_text(encoding="utf-8").split("## Configuration file", 1)[1].split("\n## ", 1)[0]
+    row = next(line for line in text.splitlines() if line.startswith("| `source` |"))
+    allowed = row.split(" | ")[2]
+    assert [name for name in known() if f"`{name}`" not in allowed] == []
+    keys_table = text.split("| source | key | meaning |", 1)[1].split("\n\n", 1)[0]
+    for name in known():
+        declared = [key.name for key in load_source(name).keys]
+        line = next((line for line in keys_table.splitlines() if line.startswith(f"| `{name}` |")), "")
+        assert [key for key in declared if f"`{key}`" not in line] == [], name
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"records": 5}, 'table defaults: records is 5; expected a dotted path string such as "data"'),
+        ({"paginator": "x"}, "table defaults: paginator is 'x'; expected a paginator such as JsonServer()"),
+        ({"params": "abc"}, "table defaults: params is 'abc'; expected a mapping of names to strings"),
+        ({"params": {"page": 1}}, "table defaults: params is {'page': 1}; expected a mapping of names to strings"),
+    ],
+)
+def test_bad_table_defaults_are_refused_naming_the_field(arguments: dict[str, Any], message: str) -> None:
+    """A paginator 'x' was accepted (then failed at sync time); records=5 an AttributeError; params a cryptic
+    dict() error."""
+    with pytest.raises(ValueError) as raised:
+        TableDefaults(**arguments)
+    assert str(raised.value) == message
+
+
+def test_a_sources_table_defaults_must_be_table_defaults() -> None:
+    with pytest.raises(ValueError, match=r"source 's': table_defaults is a dict: expected TableDefaults\("):
+        Source(name="s", tables=(TableSpec("t", "/t", ID),), table_defaults={"records": "data"})  # type: ignore[arg-type]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote, quote_plus
+
 from async_core.http.client import cause, hide, with_params, without_params
 
 KEY = {"api_key": "k3y/with+odd chars"}
@@ -16,6 +18,16 @@ def test_the_key_is_set_once_replacing_an_echoed_one() -> None:
 def test_a_link_loses_only_the_secret_parameter() -> None:
     assert without_params("https://h/x?a=1&api_key=zzz&b=2", ["api_key"]) == "https://h/x?a=1&b=2"
     assert without_params("https://h/x?a=1", ["api_key"]) == "https://h/x?a=1"
+
+
+def test_a_link_that_echoes_the_key_under_another_spelling_loses_it() -> None:
+    """A next link to an allowed host (sent as it is, without the key) echoing `API_KEY=<key>` or the key under
+    another name kept it: the key went to that host."""
+    value = KEY["api_key"]
+    link = f"https://cdn.example/x?a=1&API_KEY={quote(value, safe='')}&k={quote_plus(value)}&b=2"
+    assert without_params(link, ["api_key"], values=[value]) == "https://cdn.example/x?a=1&b=2"
+    assert without_params("https://h/x?a=1&Api_Key=zzz", ["api_key"]) == "https://h/x?a=1"
+    assert without_params("https://h/x?a=1&t=ab+c/d==", [], values=["ab+c/d=="]) == "https://h/x?a=1"  # raw +
 
 
 def test_a_message_that_quotes_the_url_sent_does_not_show_the_key() -> None:
