@@ -181,7 +181,10 @@ class ActiveOAuth2(ActiveAuth):
             raise AuthenticationError("the token endpoint answered no access_token")
         kind = answer.get("token_type", "Bearer")
         if not isinstance(kind, str) or kind.lower() != "bearer":
-            raise AuthenticationError(f"the token endpoint answered token_type {kind!r}; only Bearer is supported")
+            issued = answer.get("refresh_token")
+            secrets = (*self._hidden, token, self._grant().get("refresh_token", ""), str(issued or ""))
+            shown = conceal(repr(kind), secrets)
+            raise AuthenticationError(f"the token endpoint answered token_type {shown}; only Bearer is supported")
         refresh = answer.get("refresh_token")
         if isinstance(refresh, str) and refresh and self._on_refresh_token is not None:
             self._on_refresh_token(refresh)  # rotation: the old refresh token is dead from now on

@@ -85,3 +85,15 @@ def test_a_kept_token_sealed_under_another_client_secret_is_named_when_the_confi
     store.saved = tampered
     with pytest.raises(AuthenticationError, match="could not be read"):
         asyncio.run(spec.start(values, store=store).headers(refuse))
+
+
+def test_a_token_type_that_quotes_a_token_is_not_shown() -> None:
+    """The refusal of a token_type other than Bearer quoted it: an endpoint putting a token there showed it."""
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"access_token": "at-0c9d8e7f6a5b", "token_type": f"{body['refresh_token']}", "refresh_token": "x"}
+
+    values = {"client_id": "c1", "client_secret": SECRET, "refresh_token": REFRESH}
+    with pytest.raises(AuthenticationError, match="only Bearer") as caught:
+        asyncio.run(OAuth2RefreshToken(token_url="/token").start(values).headers(login))
+    assert REFRESH[:6] not in str(caught.value)
