@@ -294,9 +294,9 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     """Builds `Settings` from the SDK's configuration; returns them with the unknown keys, sorted.
 
     Raises `ConfigurationError` for the first bad value (a value that is not a string is bad: the SDK only ever
-    passes strings). Missing keys take the defaults. Keys whose value is an empty string take the default too,
-    except `tables`, which must say something when given. The source (key `source`) is loaded first: its tables
-    and its own keys (credentials) are checked against it.
+    passes strings). Missing keys take the defaults. Keys whose value is blank take the default too (the SDK's
+    form writes "" for a field left blank); a `tables` that is not blank must name a table. The source (key
+    `source`) is loaded first: its tables and its own keys (credentials) are checked against it.
     """
     for key, raw in configuration.items():
         if not isinstance(raw, str):
@@ -311,7 +311,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
         if key not in configuration or key == "source":
             continue
         raw = str(configuration[key])
-        if raw.strip() == "" and key != "tables":
+        if raw.strip() == "":  # `fivetran configuration` writes "" for a field left blank: the default
             continue
         values[key] = parse(key, raw)
     values["tables"] = (

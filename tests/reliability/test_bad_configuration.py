@@ -33,7 +33,8 @@ REFUSED_BY_THE_CONNECTOR: dict[str, tuple[str, dict[str, str]]] = {
     "api_timeout_seconds-infinite": ("api_timeout_seconds", {"api_timeout_seconds": "inf"}),
     "retry_strategy-unknown": ("retry_strategy", {"retry_strategy": "sometimes"}),
     "retry_jitter-unknown": ("retry_jitter", {"retry_jitter": "gaussian"}),
-    "tables-empty": ("tables", {"tables": ""}),
+    # tables "" is no longer refused: it is the source's default tables (`fivetran configuration` writes "" for a
+    # field left blank, and the form says empty is the default)
     "tables-only-commas": ("tables", {"tables": " , ,"}),
     "tables-unknown": ("tables", {"tables": "users,accounts"}),
     "shard-not-a-share": ("shard", {"shard": "half"}),

@@ -3,12 +3,17 @@ naming the field and the fix; a cross-key rule names the key the user can change
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import sys
 import types
 from pathlib import Path
 from typing import Any
 
+from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration  # type: ignore[import-untyped]
+
+import connector
 from async_core import setup
 from async_core.errors import ConfigurationError
 from async_core.settings import parse_settings, unknown_key_warning
@@ -152,3 +157,20 @@ def test_bad_table_defaults_are_refused_naming_the_field(arguments: dict[str, An
 def test_a_sources_table_defaults_must_be_table_defaults() -> None:
     with pytest.raises(ValueError, match=r"source 's': table_defaults is a dict: expected TableDefaults\("):
         Source(name="s", tables=(TableSpec("t", "/t", ID),), table_defaults={"records": "data"})  # type: ignore[arg-type]
+
+
+def test_the_sdks_own_form_prompt_answered_with_defaults_gives_a_valid_configuration() -> None:
+    """`fivetran configuration` writes "" for every field left blank (the placeholders say the defaults): the
+    configuration it wrote was refused ("tables" has value ""), though the form and the README say empty is the
+    source's default tables."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        answers = prompt_for_configuration(
+            connector.configuration_form().to_response().fields, input_fn=lambda _: "", secret_fn=lambda _: ""
+        )
+    assert answers["tables"] == ""
+    connector.validate_configuration(answers)
+    settings, unknown = parse_settings(answers)
+    assert settings.tables == ("users", "posts", "comments")
+    assert unknown == []
+    with pytest.raises(ConfigurationError, match="'tables' has value ' , ,'"):  # names nothing, though not blank
+        parse_settings({"tables": " , ,"})
