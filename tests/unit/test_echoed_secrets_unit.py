@@ -97,3 +97,18 @@ def test_a_token_type_that_quotes_a_token_is_not_shown() -> None:
     with pytest.raises(AuthenticationError, match="only Bearer") as caught:
         asyncio.run(OAuth2RefreshToken(token_url="/token").start(values).headers(login))
     assert REFRESH[:6] not in str(caught.value)
+
+
+def test_an_access_token_replaced_during_the_sync_is_still_kept_out_of_saved_links() -> None:
+    """A page fetched with token A is delivered (its link saved) after a renewal to B: `secrets()` named only B,
+    so a link echoing A (still valid until it expires) was saved with it."""
+    issued = iter(["at-first-1a2b3c", "at-second-4d5e6f"])
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"access_token": next(issued), "expires_in": 3600}
+
+    auth = OAuth2ClientCredentials(token_url="/token").start({"client_id": "c1", "client_secret": SECRET})
+    first = asyncio.run(auth.headers(login))
+    auth.expire(first)
+    asyncio.run(auth.headers(login))
+    assert {"at-first-1a2b3c", "at-second-4d5e6f"} <= set(auth.secrets())
