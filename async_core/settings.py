@@ -280,6 +280,19 @@ def moved_key_warnings(configuration: Mapping[str, object]) -> list[str]:
     ]
 
 
+def check_source_keys(source: Source) -> None:
+    """A source's own keys must not be named like the connector's: one value would serve both, and the form would
+    list the name twice (the SDK refuses that)."""
+    for declared in source.keys:
+        if declared.name in PARSERS or declared.name in MOVED_KEYS:
+            raise ConfigurationError(
+                "source",
+                source.name,
+                f"sources/{source.name}.py declares key {declared.name!r}, a key of the connector: rename it in "
+                "its keys (and in the auth that reads it)",
+            )
+
+
 def unknown_key_warning(key: str) -> str:
     """The line for a configuration key that is ignored; a field that only a source declares says where it goes."""
     if key in NEW_POLICY_FIELDS:
@@ -303,6 +316,7 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
             raise ConfigurationError(key, raw, "expected a string (configuration.json holds every value as a string)")
     raw_source = str(configuration.get("source", "")).strip() or DEFAULT_SOURCE
     source = load_source(raw_source)
+    check_source_keys(source)
     values: dict[str, Any] = {"source": raw_source, "catalogue": source}
     values["moved"] = frozenset(key for key in MOVED_KEYS if key in configuration)
     values.update({name: getattr(source.policy, name) for name in POLICY_FIELDS})

@@ -184,3 +184,18 @@ def test_a_bound_in_a_policy_message_is_written_out() -> None:
         TablePolicy(max_pages_per_table=0)
     with pytest.raises(ValueError, match=r"max_delay is -1; expected at least 0, at most 3600$"):
         Policy(max_delay=-1)
+
+
+def test_a_source_key_named_like_a_configuration_key_is_refused(monkeypatch: Any) -> None:
+    """ConfigKey('max_workers') was parsed as the connector's key and the source's at once, and the form listed
+    'max_workers' twice (the SDK's `fivetran configuration` refuses a duplicate field name)."""
+    clash = dataclasses.replace(REQUIRED, keys=(ConfigKey("max_workers", "Workers"),), name="needs_token")
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=clash))
+    with pytest.raises(ConfigurationError, match="declares key 'max_workers', a key of the connector") as raised:
+        parse_settings({"source": "needs_token", "my_api_token": "t"})
+    assert raised.value.key == "source"
+    with pytest.raises(ConfigurationError, match="declares key 'max_workers'"):
+        setup.form_fields(clash)
+    moved = dataclasses.replace(clash, keys=(ConfigKey("page_size", "Page size"),))  # a moved key too
+    with pytest.raises(ConfigurationError, match="declares key 'page_size'"):
+        setup.form_fields(moved)
