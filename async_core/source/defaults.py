@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from async_core.source.pagination import Paginator, Single
-from async_core.source.policy import RANGES
+from async_core.source.policy import RANGES, written
 
 T = TypeVar("T")  # a `TableSpec` (not imported: spec.py imports this module)
 
@@ -92,4 +92,6 @@ class TablePolicy:
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
             ):
-                raise ValueError(f"table policy: {name} is {value!r}; expected a whole number from {low:g} to {high:g}")
+                raise ValueError(
+                    f"table policy: {name} is {value!r}; expected a whole number from {written(low)} to {written(high)}"
+                )

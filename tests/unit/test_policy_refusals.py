@@ -174,3 +174,13 @@ def test_the_sdks_own_form_prompt_answered_with_defaults_gives_a_valid_configura
     assert unknown == []
     with pytest.raises(ConfigurationError, match="'tables' has value ' , ,'"):  # names nothing, though not blank
         parse_settings({"tables": " , ,"})
+
+
+def test_a_bound_in_a_policy_message_is_written_out() -> None:
+    """ "at most 1e+07" and "from 1 to 1e+08" read like a formula; the numbers are written as a user types them."""
+    with pytest.raises(ValueError, match=r"checkpoint_every_rows is 0; expected at least 1, at most 10000000$"):
+        Policy(checkpoint_every_rows=0)
+    with pytest.raises(ValueError, match=r"expected a whole number from 1 to 100000000$"):
+        TablePolicy(max_pages_per_table=0)
+    with pytest.raises(ValueError, match=r"max_delay is -1; expected at least 0, at most 3600$"):
+        Policy(max_delay=-1)
