@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from async_core.errors import AuthenticationError
-from async_core.source import OAuth2ClientCredentials, OAuth2RefreshToken
+from async_core.source import OAuth2ClientCredentials, OAuth2RefreshToken, SessionAuth
 from async_core.source.redact import conceal
 from tests.devtools import pytest
 
@@ -112,3 +112,17 @@ def test_an_access_token_replaced_during_the_sync_is_still_kept_out_of_saved_lin
     auth.expire(first)
     asyncio.run(auth.headers(login))
     assert {"at-first-1a2b3c", "at-second-4d5e6f"} <= set(auth.secrets())
+
+
+def test_a_session_token_replaced_during_the_sync_is_still_kept_out_of_saved_links() -> None:
+    issued = iter(["st-first-9z8y7x", "st-second-6w5v4u"])
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"token": next(issued)}
+
+    values = {"session_username": "ann-renewed", "session_password": SECRET}
+    auth = SessionAuth(login_path="/login").start(values, scope="https://api.example")
+    first = asyncio.run(auth.headers(login))
+    auth.expire(first)
+    asyncio.run(auth.headers(login))
+    assert {"st-first-9z8y7x", "st-second-6w5v4u"} <= set(auth.secrets())
