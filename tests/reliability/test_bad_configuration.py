@@ -38,6 +38,7 @@ REFUSED_BY_THE_CONNECTOR: dict[str, tuple[str, dict[str, str]]] = {
     "tables-only-commas": ("tables", {"tables": " , ,"}),
     "tables-unknown": ("tables", {"tables": "users,accounts"}),
     "shard-not-a-share": ("shard", {"shard": "half"}),
+    "shard-zeroth": ("shard", {"shard": "0/2"}),
     "error_threshold_per_thread-zero": ("error_threshold_per_thread", {"error_threshold_per_thread": "0"}),
     "base_url-ftp": ("base_url", {"base_url": "ftp://example.com"}),
     # base_url "" is no longer refused: it is the source's own base URL (jsonplaceholder: the embedded playground)
