@@ -318,7 +318,8 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     source = load_source(raw_source)
     check_source_keys(source)
     values: dict[str, Any] = {"source": raw_source, "catalogue": source}
-    values["moved"] = frozenset(key for key in MOVED_KEYS if key in configuration)
+    # given with a value: a blank one takes the default, so it must not override a table's own policy either
+    values["moved"] = frozenset(key for key in MOVED_KEYS if str(configuration.get(key, "")).strip())
     values.update({name: getattr(source.policy, name) for name in POLICY_FIELDS})
     parsers = {**PARSERS, **{key: moved.parse for key, moved in MOVED_KEYS.items()}}
     for key, parse in parsers.items():

@@ -199,3 +199,16 @@ def test_a_source_key_named_like_a_configuration_key_is_refused(monkeypatch: Any
     moved = dataclasses.replace(clash, keys=(ConfigKey("page_size", "Page size"),))  # a moved key too
     with pytest.raises(ConfigurationError, match="declares key 'page_size'"):
         setup.form_fields(moved)
+
+
+def test_a_blank_moved_key_does_not_override_a_tables_policy(monkeypatch: Any) -> None:
+    """ "page_size": "" (an old file's blank value) took the default, yet counted as given: it replaced the
+    table's TablePolicy(page_size=100) with the source's 25."""
+    table = TableSpec("t", "/t", ID, policy=TablePolicy(page_size=100, max_pages_per_table=9))
+    own = Source(name="table_policy", base_url="https://api.example.com", tables=(table,))
+    monkeypatch.setitem(sys.modules, "sources.table_policy", types.SimpleNamespace(SOURCE=own))
+    settings, _ = parse_settings({"source": "table_policy", "page_size": "", "max_pages_per_table": " "})
+    assert settings.table_value(table, "page_size") == 100
+    assert settings.table_value(table, "max_pages_per_table") == 9
+    given, _ = parse_settings({"source": "table_policy", "page_size": "7"})  # a value given still wins
+    assert given.table_value(table, "page_size") == 7
