@@ -280,6 +280,19 @@ def moved_key_warnings(configuration: Mapping[str, object]) -> list[str]:
     ]
 
 
+def check_source_keys(source: Source) -> None:
+    """A source's own keys must not be named like the connector's: one value would serve both, and the form would
+    list the name twice (the SDK refuses that)."""
+    for declared in source.keys:
+        if declared.name in PARSERS or declared.name in MOVED_KEYS:
+            raise ConfigurationError(
+                "source",
+                source.name,
+                f"sources/{source.name}.py declares key {declared.name!r}, a key of the connector: rename it in "
+                "its keys (and in the auth that reads it)",
+            )
+
+
 def unknown_key_warning(key: str) -> str:
     """The line for a configuration key that is ignored; a field that only a source declares says where it goes."""
     if key in NEW_POLICY_FIELDS:
@@ -294,24 +307,26 @@ def parse_settings(configuration: Mapping[str, object]) -> tuple[Settings, list[
     """Builds `Settings` from the SDK's configuration; returns them with the unknown keys, sorted.
 
     Raises `ConfigurationError` for the first bad value (a value that is not a string is bad: the SDK only ever
-    passes strings). Missing keys take the defaults. Keys whose value is an empty string take the default too,
-    except `tables`, which must say something when given. The source (key `source`) is loaded first: its tables
-    and its own keys (credentials) are checked against it.
+    passes strings). Missing keys take the defaults. Keys whose value is blank take the default too (the SDK's
+    form writes "" for a field left blank); a `tables` that is not blank must name a table. The source (key
+    `source`) is loaded first: its tables and its own keys (credentials) are checked against it.
     """
     for key, raw in configuration.items():
         if not isinstance(raw, str):
             raise ConfigurationError(key, raw, "expected a string (configuration.json holds every value as a string)")
     raw_source = str(configuration.get("source", "")).strip() or DEFAULT_SOURCE
     source = load_source(raw_source)
+    check_source_keys(source)
     values: dict[str, Any] = {"source": raw_source, "catalogue": source}
-    values["moved"] = frozenset(key for key in MOVED_KEYS if key in configuration)
+    # given with a value: a blank one takes the default, so it must not override a table's own policy either
+    values["moved"] = frozenset(key for key in MOVED_KEYS if str(configuration.get(key, "")).strip())
     values.update({name: getattr(source.policy, name) for name in POLICY_FIELDS})
     parsers = {**PARSERS, **{key: moved.parse for key, moved in MOVED_KEYS.items()}}
     for key, parse in parsers.items():
         if key not in configuration or key == "source":
             continue
         raw = str(configuration[key])
-        if raw.strip() == "" and key != "tables":
+        if raw.strip() == "":  # `fivetran configuration` writes "" for a field left blank: the default
             continue
         values[key] = parse(key, raw)
     values["tables"] = (

@@ -22,7 +22,7 @@ from async_core.run.engine import Engine
 from async_core.run.ledger import ErrorLedger
 from async_core.run.metrics import Metrics
 from async_core.run.walk import Walk, WalkStart
-from async_core.settings import CHOICES, PARSERS, Settings, parse_settings
+from async_core.settings import CHOICES, PARSERS, Settings, check_source_keys, parse_settings
 from async_core.source.catalogue import DEFAULT_SOURCE, known, load_source
 from async_core.source.oauth2 import OAuth2RefreshToken
 from async_core.source.pagination import PageRequest
@@ -65,6 +65,7 @@ _DESCRIPTIONS = {
 def form_fields(source: str | Source = DEFAULT_SOURCE) -> list[FormField]:
     """The keys a user decides, in the README's order, then the keys of `source` (secrets as passwords)."""
     catalogue = source if isinstance(source, Source) else load_source(source)
+    check_source_keys(catalogue)
     defaults = Settings(catalogue=catalogue)
     fields = []
     for name in PARSERS:

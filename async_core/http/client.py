@@ -20,6 +20,7 @@ aiohttp's exceptions are translated to `async_core.errors` here and nowhere else
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import random
 import time
@@ -61,6 +62,8 @@ from async_core.http.retry import Backoff, RetryBudget
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
 
 MIB = 1024 * 1024
+# A body value this long found inside an error code is taken for an echoed secret (a shorter one must be the code).
+MIN_ECHO = 6
 
 
 @dataclasses.dataclass(frozen=True)
@@ -365,7 +368,7 @@ class ApiClient:
                     except FatalError as exc:
                         if 400 <= status < 500:  # what the API calls its error, for sync_errors
                             code = await self._error_code(response)
-                            if code is not None and not _echoes(code, request.credentials, secret):
+                            if code is not None and not _echoes(code, request, secret):
                                 exc.args = (f"{exc} (API error code {code!r})",)
                         raise
                     raw = await self._read_body(response)
@@ -450,14 +453,31 @@ def hide(text: str, secret: Mapping[str, str]) -> str:
     return text
 
 
-def _echoes(text: str, credentials: Mapping[str, str], secret: Mapping[str, str]) -> bool:
+def _echoes(text: str, request: Request, secret: Mapping[str, str]) -> bool:
     """Whether `text` (an API's error code) holds a credential the request carried: a header's value or its token
-    ("Bearer abc" gives "abc"), or a secret parameter's value. Such a code is not shown (sync_errors, logs)."""
+    ("Bearer abc" gives "abc"), a secret parameter's value, or a value of its body (a login's password, an OAuth2
+    client's secret in the form; a short one only when it is the whole code). Such a code is not shown."""
     values = {**secret}
-    for name, value in credentials.items():
+    for name, value in request.credentials.items():
         values[name] = value
         values[name + " token"] = value.rpartition(" ")[2]
-    return hide(text, values) != text
+    if hide(text, values) != text:
+        return True
+    sent = [*(request.form_body or {}).values(), *map(_basic_password, request.credentials.values())]
+    if isinstance(request.json_body, Mapping):
+        sent += [value for value in request.json_body.values() if isinstance(value, str)]
+    return any(text == value or (len(value) >= MIN_ECHO and value in text) for value in sent if value)
+
+
+def _basic_password(value: str) -> str:
+    """The password of a Basic credential ("" for any other): a server may echo it decoded."""
+    scheme, _, encoded = value.partition(" ")
+    if scheme.lower() != "basic":
+        return ""
+    try:
+        return base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")[2]
+    except ValueError:  # binascii.Error and UnicodeDecodeError among them: not a pair we made
+        return ""
 
 
 def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:

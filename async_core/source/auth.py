@@ -208,6 +208,8 @@ class _ActiveSession(ActiveAuth):
         if cached is not None and time.monotonic() < cached[1]:
             self._headers, self._expires_at = dict(cached[0]), cached[1]
         self._lock: asyncio.Lock | None = None
+        # The tokens of this sync (a cached one too), the last 16: see `secrets`.
+        self._issued: list[str] = [value.rpartition(" ")[2] for value in self._headers.values()]
 
     async def headers(self, login: Login) -> Mapping[str, str]:
         if self._lock is None:
@@ -229,6 +231,12 @@ class _ActiveSession(ActiveAuth):
         prefix = self._spec.prefix
         self._headers = {self._spec.header: f"{prefix} {token}" if prefix else token}
         _TOKENS[self._cache_key] = (dict(self._headers), self._expires_at)
+        self._issued = [*self._issued[-15:], token]
+
+    def secrets(self) -> tuple[str, ...]:
+        """The current token and the sync's earlier ones: a page fetched before a new login may echo its token in
+        the link saved after it."""
+        return (*super().secrets(), *self._issued)
 
     def refresh_on_401(self) -> bool:
         return True

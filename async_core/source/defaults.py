@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from typing import Any, TypeVar
 
 from async_core.source.pagination import Paginator, Single
-from async_core.source.policy import RANGES
+from async_core.source.policy import RANGES, written
 
 T = TypeVar("T")  # a `TableSpec` (not imported: spec.py imports this module)
 
@@ -45,6 +45,21 @@ class TableDefaults:
     records: str | None = None
     paginator: Paginator | None = None
     params: Mapping[str, str] | None = None
+
+    def __post_init__(self) -> None:
+        if self.records is not None and not isinstance(self.records, str):
+            raise ValueError(
+                f'table defaults: records is {self.records!r}; expected a dotted path string such as "data"'
+            )
+        if self.paginator is not None and not isinstance(self.paginator, Paginator):
+            raise ValueError(
+                f"table defaults: paginator is {self.paginator!r}; expected a paginator such as JsonServer()"
+            )
+        if self.params is not None and (
+            not isinstance(self.params, Mapping)
+            or not all(isinstance(k, str) and isinstance(v, str) for k, v in self.params.items())
+        ):
+            raise ValueError(f"table defaults: params is {self.params!r}; expected a mapping of names to strings")
 
     def apply(self, tables: tuple[T, ...]) -> tuple[T, ...]:
         """`tables` (`TableSpec`s) with every field they left out set to this default (each table re-validated)."""
@@ -77,4 +92,6 @@ class TablePolicy:
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high
             ):
-                raise ValueError(f"table policy: {name} is {value!r}; expected a whole number from {low:g} to {high:g}")
+                raise ValueError(
+                    f"table policy: {name} is {value!r}; expected a whole number from {written(low)} to {written(high)}"
+                )

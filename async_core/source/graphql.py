@@ -87,7 +87,10 @@ class Relay(_Walked):
         info = dig(body, compile_path(self.page_info))
         if not isinstance(info, Mapping):
             raise FatalError(f"no pageInfo object at {self.page_info!r} in the GraphQL answer")
-        if info.get("hasNextPage") is not True:
+        more = info.get("hasNextPage")
+        if more is not None and not isinstance(more, bool):  # "true" read as false would end the walk silently
+            raise FatalError(f"{self.page_info}.hasNextPage is {more!r}, not a boolean")
+        if more is not True:
             return PageFacts(last=True)
         cursor = info.get("endCursor")
         if not isinstance(cursor, str) or not cursor:

@@ -11,11 +11,13 @@ Data changes while it is read, so what a pass may claim depends on the API's ord
 - `sorted=True` (the API returns rows in ascending cursor order, and filters on the bound): the engine walks by
   keyset. Each request sends the last written row's cursor value as the bound (page 1 again, or the first request
   of a link or token walk); an updated row moves ahead of the walk, never behind it. A page that is one tie value
-  at the bound's resolution is paged inside (page 2 at the same bound, or the server's link). The state resumes
+  at the bound's resolution is read again at twice the size (one response cannot shift), and only a tie longer
+  than the API's largest page is paged inside (page 2 at the same bound, or the server's link). The state resumes
   from the bound, never from a page number.
-- otherwise: the watermark never passes the pass's own start (the server's `Date` when the pass's first page was
-  served, less one second for its resolution; the local clock when there is no `Date`), so a row changed during
-  the pass is read again by the next one. Timestamp cursors only: a number cursor has no clock to compare with.
+- otherwise: a row changed while the pass read it tears the pass (see `async_core.run.walk`), and the watermark
+  never passes the pass's own start (the server's `Date` when the pass's first page was served, less one second
+  for its resolution; the local clock when there is no `Date`), so a row changed during the pass is read again by
+  the next one. Timestamp cursors only: a number cursor has no clock to compare with.
 """
 
 from __future__ import annotations

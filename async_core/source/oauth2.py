@@ -34,6 +34,8 @@ from async_core.source.sealed import derive_key, seal, unseal
 # Renew this long before the server's expiry (or a tenth of the lifetime, for short ones): a request sent just
 # before expiry must not arrive just after it.
 EARLY_SECONDS = 60.0
+# Access tokens of a sync remembered as secrets (renewals are rare: one an hour, or on a 401).
+MAX_ISSUED = 16
 
 
 @dataclasses.dataclass(frozen=True, kw_only=True)
@@ -159,6 +161,7 @@ class ActiveOAuth2(ActiveAuth):
         self._expires_at = 0.0
         self._lock: asyncio.Lock | None = None
         self.renewals = 0  # token requests made (tests and the summary read it)
+        self._issued: list[str] = []  # the access tokens of this sync, the last MAX_ISSUED: see `secrets`
 
     async def headers(self, login: Login) -> Mapping[str, str]:
         if self._lock is None:
@@ -181,7 +184,10 @@ class ActiveOAuth2(ActiveAuth):
             raise AuthenticationError("the token endpoint answered no access_token")
         kind = answer.get("token_type", "Bearer")
         if not isinstance(kind, str) or kind.lower() != "bearer":
-            raise AuthenticationError(f"the token endpoint answered token_type {kind!r}; only Bearer is supported")
+            issued = answer.get("refresh_token")
+            secrets = (*self._hidden, token, self._grant().get("refresh_token", ""), str(issued or ""))
+            shown = conceal(repr(kind), secrets)
+            raise AuthenticationError(f"the token endpoint answered token_type {shown}; only Bearer is supported")
         refresh = answer.get("refresh_token")
         if isinstance(refresh, str) and refresh and self._on_refresh_token is not None:
             self._on_refresh_token(refresh)  # rotation: the old refresh token is dead from now on
@@ -191,6 +197,7 @@ class ActiveOAuth2(ActiveAuth):
         # Without an expiry, only a 401 renews the token.
         self._expires_at = started + seconds - early if seconds > 0 else float("inf")
         self._headers = {"Authorization": f"Bearer {token}"}
+        self._issued = [*self._issued[-(MAX_ISSUED - 1) :], token]
 
     def _refused(self, answer: Mapping[str, Any]) -> str:
         """Why the token endpoint refused, and the fix (RFC 6749 5.2 error codes). Never echoes a token."""
@@ -217,6 +224,11 @@ class ActiveOAuth2(ActiveAuth):
 
     def refresh_on_401(self) -> bool:
         return True
+
+    def secrets(self) -> tuple[str, ...]:
+        """The current token and the earlier ones of the sync: a page fetched with a token that was renewed before
+        the page was delivered may echo it in the link then saved (it stays valid until it expires)."""
+        return (*super().secrets(), *self._issued)
 
     def valid_until(self) -> float | None:
         return self._expires_at if self._headers and self._expires_at != float("inf") else None

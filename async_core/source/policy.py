@@ -50,6 +50,11 @@ WHOLE = frozenset(
 )
 
 
+def written(number: float) -> str:
+    """A bound as a user types it: 10000000, not 1e+07."""
+    return str(int(number)) if float(number).is_integer() else f"{number}"
+
+
 @dataclasses.dataclass(frozen=True, kw_only=True)
 class Policy:
     """A source's tuning. Frozen and validated: a bad value raises `ValueError` naming the field when the source
@@ -99,5 +104,6 @@ class Policy:
         if isinstance(value, bool) or not isinstance(value, int | float) or (whole and not isinstance(value, int)):
             return f"{name} must be a {'whole number' if whole else 'number'}, not {value!r}"
         if not math.isfinite(value) or value > high or value < low or (low_open and value == low):
-            return f"{name} is {value!r}; expected {'more than' if low_open else 'at least'} {low:g}, at most {high:g}"
+            bound = "more than" if low_open else "at least"
+            return f"{name} is {value!r}; expected {bound} {written(low)}, at most {written(high)}"
         return None

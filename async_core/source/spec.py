@@ -356,6 +356,11 @@ class Source:
     table_defaults: TableDefaults = dataclasses.field(default_factory=TableDefaults)
 
     def __post_init__(self) -> None:
+        if not isinstance(self.table_defaults, TableDefaults):  # checked first: it is applied to the tables next
+            raise ValueError(
+                f"source {self.name!r}: table_defaults is a {type(self.table_defaults).__name__}: expected "
+                "TableDefaults(records=..., paginator=..., params=...)"
+            )
         object.__setattr__(self, "tables", self.table_defaults.apply(tuple(self.tables)))
         object.__setattr__(self, "response_rules", tuple(self.response_rules))
         object.__setattr__(self, "record_rules", tuple(self.record_rules))

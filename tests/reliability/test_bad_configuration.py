@@ -33,10 +33,12 @@ REFUSED_BY_THE_CONNECTOR: dict[str, tuple[str, dict[str, str]]] = {
     "api_timeout_seconds-infinite": ("api_timeout_seconds", {"api_timeout_seconds": "inf"}),
     "retry_strategy-unknown": ("retry_strategy", {"retry_strategy": "sometimes"}),
     "retry_jitter-unknown": ("retry_jitter", {"retry_jitter": "gaussian"}),
-    "tables-empty": ("tables", {"tables": ""}),
+    # tables "" is no longer refused: it is the source's default tables (`fivetran configuration` writes "" for a
+    # field left blank, and the form says empty is the default)
     "tables-only-commas": ("tables", {"tables": " , ,"}),
     "tables-unknown": ("tables", {"tables": "users,accounts"}),
     "shard-not-a-share": ("shard", {"shard": "half"}),
+    "shard-zeroth": ("shard", {"shard": "0/2"}),
     "error_threshold_per_thread-zero": ("error_threshold_per_thread", {"error_threshold_per_thread": "0"}),
     "base_url-ftp": ("base_url", {"base_url": "ftp://example.com"}),
     # base_url "" is no longer refused: it is the source's own base URL (jsonplaceholder: the embedded playground)

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from async_core.errors import AuthenticationError
-from async_core.source import OAuth2ClientCredentials, OAuth2RefreshToken
+from async_core.source import OAuth2ClientCredentials, OAuth2RefreshToken, SessionAuth
 from async_core.source.redact import conceal
 from tests.devtools import pytest
 
@@ -85,3 +85,44 @@ def test_a_kept_token_sealed_under_another_client_secret_is_named_when_the_confi
     store.saved = tampered
     with pytest.raises(AuthenticationError, match="could not be read"):
         asyncio.run(spec.start(values, store=store).headers(refuse))
+
+
+def test_a_token_type_that_quotes_a_token_is_not_shown() -> None:
+    """The refusal of a token_type other than Bearer quoted it: an endpoint putting a token there showed it."""
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"access_token": "at-0c9d8e7f6a5b", "token_type": f"{body['refresh_token']}", "refresh_token": "x"}
+
+    values = {"client_id": "c1", "client_secret": SECRET, "refresh_token": REFRESH}
+    with pytest.raises(AuthenticationError, match="only Bearer") as caught:
+        asyncio.run(OAuth2RefreshToken(token_url="/token").start(values).headers(login))
+    assert REFRESH[:6] not in str(caught.value)
+
+
+def test_an_access_token_replaced_during_the_sync_is_still_kept_out_of_saved_links() -> None:
+    """A page fetched with token A is delivered (its link saved) after a renewal to B: `secrets()` named only B,
+    so a link echoing A (still valid until it expires) was saved with it."""
+    issued = iter(["at-first-1a2b3c", "at-second-4d5e6f"])
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"access_token": next(issued), "expires_in": 3600}
+
+    auth = OAuth2ClientCredentials(token_url="/token").start({"client_id": "c1", "client_secret": SECRET})
+    first = asyncio.run(auth.headers(login))
+    auth.expire(first)
+    asyncio.run(auth.headers(login))
+    assert {"at-first-1a2b3c", "at-second-4d5e6f"} <= set(auth.secrets())
+
+
+def test_a_session_token_replaced_during_the_sync_is_still_kept_out_of_saved_links() -> None:
+    issued = iter(["st-first-9z8y7x", "st-second-6w5v4u"])
+
+    async def login(path: str, body: Mapping[str, Any], **_: Any) -> Any:
+        return {"token": next(issued)}
+
+    values = {"session_username": "ann-renewed", "session_password": SECRET}
+    auth = SessionAuth(login_path="/login").start(values, scope="https://api.example")
+    first = asyncio.run(auth.headers(login))
+    auth.expire(first)
+    asyncio.run(auth.headers(login))
+    assert {"st-first-9z8y7x", "st-second-6w5v4u"} <= set(auth.secrets())

@@ -65,7 +65,13 @@ def test_relay_goes_on_while_has_next_page_with_the_end_cursor() -> None:
 
 @pytest.mark.parametrize(
     ("info", "why"),
-    [(None, "no pageInfo object"), ({"hasNextPage": True, "endCursor": None}, "endCursor is None")],
+    [
+        (None, "no pageInfo object"),
+        ({"hasNextPage": True, "endCursor": None}, "endCursor is None"),
+        # A string (or 1) was read as "no next page": the walk ended after page 1 without a word
+        ({"hasNextPage": "true", "endCursor": "abc"}, "hasNextPage is 'true', not a boolean"),
+        ({"hasNextPage": 1, "endCursor": "abc"}, "hasNextPage is 1, not a boolean"),
+    ],
 )
 def test_relay_refuses_a_page_info_it_cannot_follow(info: Any, why: str) -> None:
     with pytest.raises(FatalError, match=why):

@@ -3,16 +3,21 @@ naming the field and the fix; a cross-key rule names the key the user can change
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import sys
 import types
 from pathlib import Path
 from typing import Any
 
+from fivetran_connector_sdk_cli.configuration_command import prompt_for_configuration  # type: ignore[import-untyped]
+
+import connector
 from async_core import setup
 from async_core.errors import ConfigurationError
 from async_core.settings import parse_settings, unknown_key_warning
-from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TablePolicy, TableSpec
+from async_core.source import BearerAuth, Column, ConfigKey, Policy, Source, TableDefaults, TablePolicy, TableSpec
 from async_core.source.catalogue import known, load_source
 from tests.devtools import pytest
 
@@ -130,3 +135,80 @@ def test_the_readmes_source_row_and_keys_table_name_every_source_of_the_form() -
         declared = [key.name for key in load_source(name).keys]
         line = next((line for line in keys_table.splitlines() if line.startswith(f"| `{name}` |")), "")
         assert [key for key in declared if f"`{key}`" not in line] == [], name
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"records": 5}, 'table defaults: records is 5; expected a dotted path string such as "data"'),
+        ({"paginator": "x"}, "table defaults: paginator is 'x'; expected a paginator such as JsonServer()"),
+        ({"params": "abc"}, "table defaults: params is 'abc'; expected a mapping of names to strings"),
+        ({"params": {"page": 1}}, "table defaults: params is {'page': 1}; expected a mapping of names to strings"),
+    ],
+)
+def test_bad_table_defaults_are_refused_naming_the_field(arguments: dict[str, Any], message: str) -> None:
+    """A paginator 'x' was accepted (then failed at sync time); records=5 an AttributeError; params a cryptic
+    dict() error."""
+    with pytest.raises(ValueError) as raised:
+        TableDefaults(**arguments)
+    assert str(raised.value) == message
+
+
+def test_a_sources_table_defaults_must_be_table_defaults() -> None:
+    with pytest.raises(ValueError, match=r"source 's': table_defaults is a dict: expected TableDefaults\("):
+        Source(name="s", tables=(TableSpec("t", "/t", ID),), table_defaults={"records": "data"})  # type: ignore[arg-type]
+
+
+def test_the_sdks_own_form_prompt_answered_with_defaults_gives_a_valid_configuration() -> None:
+    """`fivetran configuration` writes "" for every field left blank (the placeholders say the defaults): the
+    configuration it wrote was refused ("tables" has value ""), though the form and the README say empty is the
+    source's default tables."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        answers = prompt_for_configuration(
+            connector.configuration_form().to_response().fields, input_fn=lambda _: "", secret_fn=lambda _: ""
+        )
+    assert answers["tables"] == ""
+    connector.validate_configuration(answers)
+    settings, unknown = parse_settings(answers)
+    assert settings.tables == ("users", "posts", "comments")
+    assert unknown == []
+    with pytest.raises(ConfigurationError, match="'tables' has value ' , ,'"):  # names nothing, though not blank
+        parse_settings({"tables": " , ,"})
+
+
+def test_a_bound_in_a_policy_message_is_written_out() -> None:
+    """ "at most 1e+07" and "from 1 to 1e+08" read like a formula; the numbers are written as a user types them."""
+    with pytest.raises(ValueError, match=r"checkpoint_every_rows is 0; expected at least 1, at most 10000000$"):
+        Policy(checkpoint_every_rows=0)
+    with pytest.raises(ValueError, match=r"expected a whole number from 1 to 100000000$"):
+        TablePolicy(max_pages_per_table=0)
+    with pytest.raises(ValueError, match=r"max_delay is -1; expected at least 0, at most 3600$"):
+        Policy(max_delay=-1)
+
+
+def test_a_source_key_named_like_a_configuration_key_is_refused(monkeypatch: Any) -> None:
+    """ConfigKey('max_workers') was parsed as the connector's key and the source's at once, and the form listed
+    'max_workers' twice (the SDK's `fivetran configuration` refuses a duplicate field name)."""
+    clash = dataclasses.replace(REQUIRED, keys=(ConfigKey("max_workers", "Workers"),), name="needs_token")
+    monkeypatch.setitem(sys.modules, "sources.needs_token", types.SimpleNamespace(SOURCE=clash))
+    with pytest.raises(ConfigurationError, match="declares key 'max_workers', a key of the connector") as raised:
+        parse_settings({"source": "needs_token", "my_api_token": "t"})
+    assert raised.value.key == "source"
+    with pytest.raises(ConfigurationError, match="declares key 'max_workers'"):
+        setup.form_fields(clash)
+    moved = dataclasses.replace(clash, keys=(ConfigKey("page_size", "Page size"),))  # a moved key too
+    with pytest.raises(ConfigurationError, match="declares key 'page_size'"):
+        setup.form_fields(moved)
+
+
+def test_a_blank_moved_key_does_not_override_a_tables_policy(monkeypatch: Any) -> None:
+    """ "page_size": "" (an old file's blank value) took the default, yet counted as given: it replaced the
+    table's TablePolicy(page_size=100) with the source's 25."""
+    table = TableSpec("t", "/t", ID, policy=TablePolicy(page_size=100, max_pages_per_table=9))
+    own = Source(name="table_policy", base_url="https://api.example.com", tables=(table,))
+    monkeypatch.setitem(sys.modules, "sources.table_policy", types.SimpleNamespace(SOURCE=own))
+    settings, _ = parse_settings({"source": "table_policy", "page_size": "", "max_pages_per_table": " "})
+    assert settings.table_value(table, "page_size") == 100
+    assert settings.table_value(table, "max_pages_per_table") == 9
+    given, _ = parse_settings({"source": "table_policy", "page_size": "7"})  # a value given still wins
+    assert given.table_value(table, "page_size") == 7

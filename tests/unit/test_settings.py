@@ -73,7 +73,7 @@ BAD = [
     ("base_url", "ftp://x", "http(s) URL"),
     ("base_url", "http://example.com", "allow_insecure_http"),
     ("base_url", "https://api.example.com/?q=1", "without a query"),
-    ("tables", "", "comma-separated list"),
+    ("tables", " , ", "comma-separated list"),  # names nothing ("" is the default: test_policy_refusals)
     ("tables", "users,unicorns", "unknown table 'unicorns'"),
     ("page_size", "-1", "whole number from 0 to 10000"),
     ("api_timeout_seconds", "0", "greater than 0"),
