@@ -1,6 +1,6 @@
 """Malformed configurations through the real `fivetran debug`: a clean refusal, one line, nothing written.
 
-Every case runs in its own project folder; the runs go three at a time in subprocesses (a module fixture), and
+Every case runs in its own project folder; the runs go two at a time in subprocesses (a module fixture), and
 each case is then one test over its result.
 """
 
@@ -70,7 +70,7 @@ REFUSED_BY_THE_SDK: dict[str, dict[str, Any]] = {
 }
 SDK_REFUSAL = "invalid configuration file; all values must be strings"
 CASES = len(REFUSED_BY_THE_CONNECTOR) + len(REFUSED_BY_THE_SDK)
-PARALLEL = 3  # `fivetran debug` processes at a time
+PARALLEL = 2  # `fivetran debug` processes at a time: one per core (a case is bounded as if it ran alone)
 
 # The module fixture runs every case before the first test ends: its time limit is what the cases' own bounds
 # allow (each START_SECONDS, PARALLEL at a time), plus a minute for the tests; the bound of each case is unchanged.
