@@ -88,6 +88,8 @@ def test_a_parents_workload_lands_the_parents_and_one_to_three_children_each() -
 WHY_NOT = cgroups.Box.unavailable()
 
 
+# Three whole `fivetran debug` processes in cgroups (15-25 s): in `make reliability`, so `make test` stays under 3 min.
+@pytest.mark.reliability
 @pytest.mark.skipif(WHY_NOT is not None, reason=f"the production box needs writable cgroups: {WHY_NOT}")
 def test_the_box_smoke_runs_each_engine_as_fivetran_debug_in_a_cgroup(tmp_path: Path) -> None:
     """`--scenario box --smoke`: big pages and parents, each engine a whole `fivetran debug` in a box;
