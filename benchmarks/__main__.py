@@ -94,7 +94,7 @@ def parse_all(argv: list[str]) -> Parsed:
     parser.add_argument("--box-scale", type=float, help="multiplies the box's row counts (default: 1)")
     parser.add_argument("--box-repetitions", type=int, help="runs per engine and box cell (default: 1)")
     parser.add_argument("--box-workloads", type=_names, help="big_pages,parents,fetch_heavy,end_to_end")
-    parser.add_argument("--box-engines", type=_names, help="default: async,bare,threads")
+    parser.add_argument("--box-engines", type=_names, help="default: async,bare,bare-rows,threads")
     parser.add_argument("--box-places", type=_names, help="box, machine or both (fetch_heavy and end_to_end)")
     parser.add_argument("--from-json", type=Path, help="re-check and re-render a saved <name>.json; runs nothing")
     args = parser.parse_args(argv)

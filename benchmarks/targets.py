@@ -49,8 +49,12 @@ class Target:
     passed: bool | None  # None: not measured in this run (SKIP)
     detail: str
 
+    info: bool = False  # a measurement shown beside the targets, judged by none (`passed` is None)
+
     @property
     def verdict(self) -> str:
+        if self.info:
+            return "INFO"
         return "SKIP" if self.passed is None else "PASS" if self.passed else "FAIL"
 
     def line(self) -> str:
@@ -419,4 +423,25 @@ def _box_speed(runs: list[dict[str, Any]]) -> list[Target]:
                 f"{fmt_spread(spread)} x (update()'s CPU over its requests)",
             )
         )
-    return targets
+    return targets + _box_split(runs)
+
+
+def _box_split(runs: list[dict[str, Any]]) -> list[Target]:
+    """Where the ratio to `bare` goes, where `bare-rows` ran: the rows (bare-rows / bare: the same fetching, the
+    connector's rows and typed schema) and the engine (async / bare-rows: the same rows). Judged by no target."""
+    from benchmarks.box.scenario import pair_ratios
+
+    lines = []
+    for numerator, denominator, what in (("bare-rows", "bare", "the rows"), ("async", "bare-rows", "the engine")):
+        for key, unit in (("seconds", "time"), ("cpu_ms_per_request", "CPU per request")):
+            for cell, spread in sorted(pair_ratios(runs, numerator, denominator, key).items()):
+                workload, workers, place = cell.split()
+                lines.append(
+                    Target(
+                        f"box: {workload} {workers} workers ({place}), {what}: {numerator} / {denominator} {unit}",
+                        None,
+                        f"{fmt_spread(spread)} x",
+                        info=True,
+                    )
+                )
+    return lines

@@ -34,7 +34,14 @@ from async_core.run.bridge import Sink
 from async_core.settings import parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log
-from benchmarks.minimal import run_bare, run_h11_async, run_h11_threads, run_httpx_async, run_httpx_threads
+from benchmarks.minimal import (
+    run_bare,
+    run_bare_rows,
+    run_h11_async,
+    run_h11_threads,
+    run_httpx_async,
+    run_httpx_threads,
+)
 from benchmarks.minimal.common import settings_of, tables_of, user_schema
 from benchmarks.sinks import CollectingSink, CountingSink
 from benchmarks.threaded import run_threaded
@@ -44,6 +51,7 @@ ENGINES: dict[str, Engine] = {
     "async": run_sync,  # this connector's stack: aiohttp + asyncio, every resilience feature
     "threads": run_threaded,  # the original's stack: requests + ThreadPoolExecutor, the same resilience
     "bare": run_bare,  # the floor: aiohttp fan-out, single-thread upserts, nothing else
+    "bare-rows": run_bare_rows,  # the floor's fetching with the connector's rows and schema (the box's split)
     "h11-async": run_h11_async,  # the control: the same h11 exchange on asyncio ...
     "h11-threads": run_h11_threads,  # ... and on threads
     "httpx-async": run_httpx_async,  # httpx's two clients (not in the default matrix: their pools differ)

@@ -2,6 +2,7 @@
 threads). Each does the least a sync must (see `common`); they differ only in the HTTP library and the model:
 
     bare           aiohttp     asyncio (one loop thread)     the floor the connector is measured against
+    bare-rows      aiohttp     asyncio (one loop thread)     the floor's fetching, the connector's rows and schema
     h11-async      h11         asyncio (one loop thread)     } the control: one HTTP/1.1 exchange (sans-I/O),
     h11-threads    h11         ThreadPoolExecutor            } two concurrency models (see `h11pair`)
     httpx-async    httpx       asyncio (one loop thread)     } not in the default matrix: the two pools differ
@@ -29,6 +30,15 @@ def run_bare(
     return run_minimal(
         "bare", configuration, sink=sink, fetch_side=start_on_loop_thread(aiohttp_client), rows=records_of
     )
+
+
+def run_bare_rows(
+    configuration: Mapping[str, object], state: Mapping[str, Any] | None, *, sink: Sink, log: Any
+) -> SyncResult:
+    """`bare`'s fetching with the connector's output: each record mapped to the declared columns plus
+    `processed_at`, under the connector's typed schema (with `sync_runs` and `sync_errors`). Against `bare` it
+    measures what the connector's rows cost the SDK; against it, the connector's engine alone (issue 21)."""
+    return run_minimal("bare-rows", configuration, sink=sink, fetch_side=start_on_loop_thread(aiohttp_client))
 
 
 def run_httpx_async(

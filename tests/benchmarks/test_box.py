@@ -81,6 +81,24 @@ def test_the_box_targets_judge_peak_memory_oom_kills_and_linearity() -> None:
     assert targets.check_box(None)[0].passed is None
 
 
+def test_bare_rows_splits_the_ratio_to_bare_into_the_rows_and_the_engine() -> None:
+    """async 30 s, bare-rows 24 s, bare 20 s: the rows cost 1.2 x, the engine 1.25 x; judged by no target."""
+
+    def run(engine: str, seconds: float, cpu: float) -> dict[str, Any]:
+        return {"workload": "end_to_end", "size": 50_000, "workers": 32, "place": "box", "repetition": 0,
+                "engine": engine, "complete": True, "seconds": seconds, "cpu_ms_per_request": cpu}  # fmt: skip
+
+    runs = [run("async", 30.0, 6.0), run("bare-rows", 24.0, 5.0), run("bare", 20.0, 4.0)]
+    lines = {t.name: t for t in targets.check_box({"runs": runs, "summary": []}) if t.verdict == "INFO"}
+    rows = lines["box: end_to_end 32 workers (box), the rows: bare-rows / bare time"]
+    engine = lines["box: end_to_end 32 workers (box), the engine: async / bare-rows time"]
+    assert (rows.detail, engine.detail, rows.passed) == ("1.20 (1.20–1.20) x", "1.25 (1.25–1.25) x", None)
+    cpu = lines["box: end_to_end 32 workers (box), the engine: async / bare-rows CPU per request"]
+    assert cpu.detail.startswith("1.20 ")
+    failed = [t.name for t in targets.check_box({"runs": runs, "summary": []}) if t.passed is False]
+    assert failed == ["box: end_to_end 32 workers (box), async time <= 1.1 x bare"]  # 1.5 x: the target still judges
+
+
 def test_a_parents_workload_lands_the_parents_and_one_to_three_children_each() -> None:
     assert parents_rows(3) == {"parents": 3, "children": 2 + 3 + 1}
 
