@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+import functools
 import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -696,13 +697,23 @@ def served_at(headers: Mapping[str, str], sent: dt.datetime) -> dt.datetime:
     a row read just before the second turned is no newer than this), or the local time the request was sent."""
     value = headers.get("Date")
     if value:
-        try:
-            moment = parsedate_to_datetime(value)
-        except (TypeError, ValueError, IndexError):
-            moment = None
-        if moment is not None and moment.tzinfo is not None:
-            return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
+        moment = _date_header(value)
+        if moment is not None:
+            return moment
     return sent
+
+
+@functools.lru_cache(maxsize=16)
+def _date_header(value: str) -> dt.datetime | None:
+    """A `Date` header's moment less one second, in UTC; None when it does not say one. Cached: the header has a
+    resolution of one second, so the responses of a busy second share it (parsing it was 2 % of a request's CPU)."""
+    try:
+        moment = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if moment.tzinfo is None:
+        return None
+    return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
 
 
 def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:

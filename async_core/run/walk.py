@@ -278,16 +278,27 @@ class Walk:
                 return
         if not self._key_paths:
             return
+        paths, keys = self._key_paths, self._keys
         for record in fetched.records:
             # A record without a whole key is refused as a row (sync_errors) and cannot be told from another: it
             # counts as read (against the total), never as a repeat. Keys compare as JSON values: `true` and
             # `14.0` are not the records keyed 1 and 14 (Python's True == 1 and 14.0 == 14 would say they are).
-            values = [dig(record, path) for path in self._key_paths] if isinstance(record, Mapping) else [None]
-            if any(value is None for value in values):
+            if not isinstance(record, Mapping):
                 self._unkeyed += 1
                 continue
-            key = hash(tuple((type(value).__name__, _key(value)) for value in values))
-            if key in self._keys:
+            if len(paths) == 1:  # the usual key, one field: no list, no generator (a hot path: every record)
+                value = dig(record, paths[0])
+                if value is None:
+                    self._unkeyed += 1
+                    continue
+                key = hash((value.__class__, _key(value)))
+            else:
+                values = [dig(record, path) for path in paths]
+                if any(value is None for value in values):
+                    self._unkeyed += 1
+                    continue
+                key = hash(tuple((value.__class__, _key(value)) for value in values))
+            if key in keys:
                 value = ", ".join(repr(dig(record, path)) for path in self._key_paths)
                 self._torn = f"the record with key {value} came twice (again at page {number})"
                 return
