@@ -23,6 +23,7 @@ from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
 from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
 from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.collector import quiet_collector
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
 from async_core.run.metrics import Metrics
@@ -142,14 +143,15 @@ def run_sync(
         on_crash=lambda error: bridge.put(Crashed(error)),
         name=f"sync-{sync_id}",
     )
-    loop_thread.start()
-    try:
-        outcome: Outcome = bridge.consume()
-    except BaseException:
-        loop_thread.cancel()
-        raise
-    finally:
-        loop_thread.join()
+    with quiet_collector():  # fewer, cheaper garbage collections while the pages flow (`run/collector.py`)
+        loop_thread.start()
+        try:
+            outcome: Outcome = bridge.consume()
+        except BaseException:
+            loop_thread.cancel()
+            raise
+        finally:
+            loop_thread.join()
     _log_outcome(log, outcome)
     return SyncResult(
         sync_id=sync_id,

@@ -344,10 +344,12 @@ class ApiClient:
         url = request.url
         method = request.method
         body, form = request.json_body, request.form_body
-        home = origin(request.home) if request.home else self._origin
+        own_home = origin(request.home) if request.home else None  # a login's own origin, else the client's
+        home = own_home or self._origin
         secret = request.secret_params
         for _ in range(MAX_REDIRECTS + 1):
-            headers = self._headers_for(url, request.credentials, home)
+            # None for the client's own origin: `_headers_for` then checks the URL by its prefix, without a parse
+            headers = self._headers_for(url, request.credentials, own_home)
             if (body is not None or form is not None) and origin(url) != home:  # a login body is a credential too
                 raise ForeignOriginError(f"refused to send a request body to another origin ({origin(url)[1]})")
             sent = with_params(url, secret) if secret and origin(url) == home else url

@@ -69,7 +69,7 @@ from async_core.source.incremental import Comparable, later
 from async_core.source.pagination import PageFacts, PageRequest
 from async_core.source.records import compile_path, dig, records_at
 from async_core.source.redact import conceal, sign, strip_credentials
-from async_core.source.rules import RecordAction
+from async_core.source.rules import RecordAction, Rules
 from async_core.source.spec import Source, TableSpec
 from async_core.source.windows import Window
 
@@ -138,6 +138,7 @@ class Engine:
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
         self._shard_rows = shard_filters(settings, source)  # a parent table's rows, when sharded: its share only
+        self._rules: dict[str, Rules] = {}  # each table's rules, made at its first page (`_rules_for`)
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -347,6 +348,13 @@ class Engine:
                 split.create_task(self._window(spec, half, units), name=f"{spec.name}[{half.key}]")
 
     # -- one page
+    def _rules_for(self, spec: TableSpec) -> Rules:
+        """The table's rules (`Source.rules_for`), made once per table: every page asks for them twice."""
+        rules = self._rules.get(spec.name)
+        if rules is None:
+            rules = self._rules[spec.name] = self._source.rules_for(spec)
+        return rules
+
     def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
         """The URL of one page: a link the server gave, as it is, or the table's path with its parameters."""
         if request.url is not None:
@@ -428,7 +436,7 @@ class Engine:
         url = self.url_for(walk, number, request)
         body = self.body_for(walk, number, request)
         parsed: list[Fetched] = []
-        rules = self._source.rules_for(spec)
+        rules = self._rules_for(spec)
         secret = dict(self._sessions.start(self._source.auth_for(spec)).secret_params)
 
         def check(response: Response) -> None:
@@ -599,7 +607,7 @@ class Engine:
         tombstone = spec.deletes if isinstance(spec.deletes, Tombstone) else None
         deletes_of = spec.deletes_of
         ops: list[Op] = []
-        rules = self._source.rules_for(spec)
+        rules = self._rules_for(spec)
         rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
         rows: list[dict[str, Any]] = []
         rejected: list[ErrorRecord] = []

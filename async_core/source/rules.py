@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 from collections.abc import Callable, Collection
 from typing import Any
 
@@ -132,7 +133,7 @@ class Rules:
     responses: tuple[ResponseRule, ...] = ()
     records: tuple[RecordRule, ...] = ()
 
-    @property
+    @functools.cached_property
     def statuses(self) -> frozenset[int]:
         """The statuses other than 200 that the rules read: the client hands these over instead of judging them."""
         return frozenset().union(*(rule.statuses for rule in self.responses)) - {200}
