@@ -22,10 +22,11 @@ from urllib.parse import urlsplit, urlunsplit
 from async_core.errors import SyncStopped
 from async_core.http.client import ApiClient, make_session
 from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
-from async_core.run.bridge import Bridge, BridgeTokens, Crashed, Finish, Noted, Outcome, Sink
+from async_core.run.bridge import Bridge, BridgeTokens, Sink
 from async_core.run.collector import quiet_collector
 from async_core.run.engine import Engine, TableStart
 from async_core.run.ledger import ErrorLedger, record_for
+from async_core.run.messages import Crashed, Finish, Noted, Outcome
 from async_core.run.metrics import Metrics
 from async_core.run.report import build_summary
 from async_core.run.state import SyncState

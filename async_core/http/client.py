@@ -24,9 +24,9 @@ import base64
 import dataclasses
 import random
 import time
-from collections.abc import Awaitable, Callable, Collection, Iterator, Mapping
-from typing import Any, Protocol
-from urllib.parse import parse_qsl, quote, quote_plus, urlencode, urlsplit, urlunsplit
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Protocol
+from urllib.parse import urlsplit
 
 import aiohttp
 from aiohttp import hdrs
@@ -42,6 +42,7 @@ from async_core.errors import (
 from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
 from async_core.http.decision import GiveUp, RetryDecision, RetryRules
+from async_core.http.exchange import LazyLinks, Request, Response, home_prefix
 from async_core.http.hints import has_rate_headers, parse_quota, parse_wait_hint
 from async_core.http.limit import ConcurrencyLimit
 from async_core.http.pacing import ServerPace, WaitGate, make_rate_limiter
@@ -59,88 +60,12 @@ from async_core.http.responses import (
     too_large,
 )
 from async_core.http.retry import Backoff, RetryBudget
+from async_core.http.secret_params import cause, hide, with_params, without_params
 from async_core.http.signals import BREAKER_FAILURES, BREAKER_SUCCESSES, Signal, classify
 
 MIB = 1024 * 1024
 # A body value this long found inside an error code is taken for an echoed secret (a shorter one must be the code).
 MIN_ECHO = 6
-
-
-@dataclasses.dataclass(frozen=True)
-class Response:
-    """A successful response: its decoded JSON body and what the paginator may read from its headers."""
-
-    body: Any  # the decoded JSON document
-    headers: Mapping[str, str]
-    url: str  # the URL that answered (after same-origin redirects)
-    links: Mapping[str, str]  # the Link header's targets by rel, absolute
-    attempts: int = 1
-    recovered_from: str | None = None  # the last error before success, when a retry was needed
-    recovered_rule: str | None = None  # the source's error rule that asked for that retry, if one did
-    status: int = 200  # another status only when the caller judges it (`fetch`'s `judged`)
-    size: int = 0  # the decoded body's bytes (what the page counts against the memory budget)
-
-
-class LazyLinks(Mapping[str, str]):
-    """The Link header's targets by rel, absolute, parsed on first use: most paginators never read them (aiohttp's
-    `links` parses the header on every access; at a few hundred requests a second that was a tenth of the loop's
-    CPU). Holds the response, whose body was streamed (`_read_body`), not kept, until then."""
-
-    def __init__(self, response: aiohttp.ClientResponse) -> None:
-        self._response: aiohttp.ClientResponse | None = response
-        self._links: dict[str, str] = {}
-
-    def _parsed(self) -> dict[str, str]:
-        if self._response is not None:
-            links = self._response.links
-            self._links = {str(rel): str(link.get("url")) for rel, link in links.items() if rel}
-            self._response = None
-        return self._links
-
-    def __getitem__(self, rel: str) -> str:
-        return self._parsed()[rel]
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._parsed())
-
-    def __len__(self) -> int:
-        return len(self._parsed())
-
-    def __repr__(self) -> str:
-        return repr(self._parsed())
-
-
-def home_prefix(base_url: str) -> str | None:
-    """`scheme://authority` of `base_url`, as written: a URL that starts with it and then `/`, `?`, `#` or ends is
-    on the home origin with no user info of its own (the authority ends there). None when base_url has user info
-    (every URL then takes the full check, which refuses it)."""
-    parts = urlsplit(base_url)
-    if "@" in parts.netloc or not parts.scheme or not parts.netloc:
-        return None
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-@dataclasses.dataclass(frozen=True)
-class Request:
-    """One request as the source layer asks for it. `credentials` are headers, and `secret_params` query
-    parameters (an API key in the URL), sent only to the home origin and added as the request leaves: the URL
-    of a `Response`, an error message or a saved link never holds them.
-
-    A POST (a search endpoint, a GraphQL query, a login) is retried like a GET: the engine only sends POSTs that
-    read (searches and queries), which are safe to repeat, and logins, which are.
-    `home`: the origin the request is trusted on, when it is not the API's (a token endpoint the source declares
-    on another host); redirects must stay on it.
-    """
-
-    url: str
-    method: str = "GET"
-    credentials: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
-    json_body: Any = None  # for a POST (a search body, a GraphQL query, a session login)
-    parse_float: Callable[[str], float] | None = None  # how JSON numbers with a fraction are read (json.loads)
-    form_body: Mapping[str, str] | None = dataclasses.field(default=None, repr=False)  # an OAuth2 token request
-    secret_params: Mapping[str, str] = dataclasses.field(default_factory=dict, repr=False)
-    home: str | None = None
-    valid_until: float | None = None  # time.monotonic() at which `credentials` expire (an OAuth2 token)
 
 
 class ApiClient:
@@ -445,16 +370,6 @@ class ApiClient:
         return body.finish()
 
 
-def hide(text: str, secret: Mapping[str, str]) -> str:
-    """`text` with each secret parameter's value (an API key in the query) replaced: an aiohttp message may quote
-    the URL that was sent."""
-    for value in secret.values():
-        if value:
-            for form in (value, quote(value, safe=""), quote_plus(value)):
-                text = text.replace(form, "<redacted>")
-    return text
-
-
 def _echoes(text: str, request: Request, secret: Mapping[str, str]) -> bool:
     """Whether `text` (an API's error code) holds a credential the request carried: a header's value or its token
     ("Bearer abc" gives "abc"), a secret parameter's value, or a value of its body (a login's password, an OAuth2
@@ -480,33 +395,6 @@ def _basic_password(value: str) -> str:
         return base64.b64decode(encoded, validate=True).decode("utf-8").partition(":")[2]
     except ValueError:  # binascii.Error and UnicodeDecodeError among them: not a pair we made
         return ""
-
-
-def cause(exc: BaseException, secret: Mapping[str, str]) -> BaseException | None:
-    """The exception to chain: none when the request carried a secret parameter (its message may quote it)."""
-    return None if secret else exc
-
-
-def with_params(url: str, params: Mapping[str, str]) -> str:
-    """`url` with `params` set (replacing any of the same name)."""
-    parts = urlsplit(url)
-    kept = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k not in params]
-    return urlunsplit(parts._replace(query=urlencode([*kept, *params.items()])))
-
-
-def without_params(url: str, names: Collection[str], *, values: Collection[str] = ()) -> str:
-    """`url` without the query parameters in `names` (compared case-insensitively), nor any parameter whose value
-    is one of `values`: a secret a server echoed into a link, under the name it was sent as or another."""
-    if not names and not values:
-        return url
-    lowered, hidden = {name.lower() for name in names}, {value for value in values if value}
-    parts = urlsplit(url)
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    # A raw `+` (a base64 key echoed unencoded) reads as a space: the value is compared both ways.
-    kept = [(k, v) for k, v in pairs if k.lower() not in lowered and not {v, v.replace(" ", "+")} & hidden]
-    if len(kept) == len(pairs):
-        return url
-    return urlunsplit(parts._replace(query=urlencode(kept)))
 
 
 def retry_rules(policy: HttpPolicy, rng: random.Random) -> RetryRules:

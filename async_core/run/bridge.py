@@ -20,20 +20,31 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import dataclasses
 import datetime as dt
-import json
 import queue
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from async_core.run.dead_letters import dead_letter_row
 from async_core.run.ledger import ErrorRecord
+from async_core.run.messages import (
+    Crashed,
+    Finish,
+    LastPage,
+    Message,
+    Noted,
+    Outcome,
+    PageLost,
+    Parents,
+    Replan,
+    Rows,
+    TokenKept,
+    Truncate,
+)
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
-from async_core.source.incremental import Comparable
-from async_core.source.pagination import PageRequest
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
 
 # The memory budget's default: 48 MB of decoded JSON, which Python holds as 5 to 10 times that in objects (250 to
@@ -56,98 +67,6 @@ class Sink(Protocol):
     def truncate(self, table: str) -> None: ...
 
 
-Op = tuple[str, str, dict[str, Any]]  # ("upsert" | "delete", table, row or keys)
-
-
-@dataclasses.dataclass(frozen=True)
-class Rows:
-    """A fetched page: its valid rows, and the records of its rows that failed validation.
-
-    `unit` is the parent key of a child table's walk (None for a plain table); `high` the page's largest cursor
-    value; `resume` the request of the next page, for walked paginators; `request` the page's own request,
-    `last_key` the digest of its last record's primary key and `served_at` the server's time when it was served
-    (what a resume proves the page by, and what caps an unsorted table's watermark).
-    """
-
-    table: str
-    page: int
-    rows: list[dict[str, Any]]
-    rejected: list[ErrorRecord]
-    unit: str | None = None
-    high: Comparable | None = None
-    resume: PageRequest | None = None
-    request: PageRequest | None = None
-    last_key: str | None = None
-    served_at: dt.datetime | None = None
-    # More operations of the page, after its rows: (kind, table, data), kind "upsert" (a nested list's row) or
-    # "delete" (a tombstone's or a deleted-records table's key).
-    ops: list[Op] = dataclasses.field(default_factory=list)
-    size: int = 0  # the page's decoded body, in bytes: what it counts against the memory budget until a checkpoint
-
-
-@dataclasses.dataclass(frozen=True)
-class PageLost:
-    """A page that could not be fetched: recorded in `sync_errors`; the watermark stays before it."""
-
-    table: str
-    page: int
-    error: ErrorRecord
-    unit: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class LastPage:
-    """The walk's last page is now known (from a total, or a last page seen)."""
-
-    table: str
-    last_page: int
-    unit: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Replan:
-    """The server caps the page size: the walk goes on at `size` from `next_page`."""
-
-    table: str
-    next_page: int
-    size: int
-    unit: str | None = None
-
-
-@dataclasses.dataclass(frozen=True)
-class Parents:
-    """A child table's parents for this pass, once listed: the pass completes when each one's walk has."""
-
-    table: str
-    keys: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Truncate:
-    """A reconciled table's pass starts: if it opens this sync, its rows (and its nested lists') are marked deleted
-    before any of its pages is written; the pass's upserts bring back what the server holds
-    (`async_core.source.deletes`)."""
-
-    table: str
-    tables: tuple[str, ...]
-
-
-@dataclasses.dataclass(frozen=True)
-class Noted:
-    """An error that cost no page or record (a skipped record, a recovered retry worth keeping): to `sync_errors`."""
-
-    error: ErrorRecord
-
-
-@dataclasses.dataclass(frozen=True)
-class TokenKept:
-    """A credential the server replaced (a rotated OAuth2 refresh token): kept in the state and checkpointed at
-    once, since the one it replaces is dead. `repr` never shows it."""
-
-    key: str
-    value: str = dataclasses.field(repr=False)
-
-
 class BridgeTokens:
     """The `TokenStore` of a sync (`async_core.source.auth`), on the event loop side: what the state held when the
     sync started, and each new value sent to the SDK thread (`TokenKept`)."""
@@ -162,34 +81,6 @@ class BridgeTokens:
     def put(self, key: str, value: str) -> None:
         self._values[key] = value
         self._bridge.put(TokenKept(key, value))
-
-
-@dataclasses.dataclass(frozen=True)
-class Finish:
-    """The end of the sync. `summary` is called on the SDK thread, after every earlier message is written."""
-
-    status: str  # succeeded | partial | failed
-    message: str | None
-    summary: Callable[[], dict[str, Any]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Crashed:
-    """The event loop thread ended with an exception the engine did not handle."""
-
-    error: BaseException
-
-
-Message = Rows | PageLost | LastPage | Replan | Parents | Noted | TokenKept | Truncate | Finish | Crashed
-
-
-@dataclasses.dataclass(frozen=True)
-class Outcome:
-    """How the sync ended, as the SDK thread saw it."""
-
-    status: str
-    message: str | None
-    summary: dict[str, Any]
 
 
 class Slot:
@@ -516,46 +407,3 @@ class Bridge:
         self._sink.checkpoint(self.state.checkpoint())
         self.checkpoints += 1
         return Outcome(status=status, message=text, summary=summary)
-
-
-# A dead letter stays small whatever the server sent: its message (with the traceback) is cut at
-# MAX_MESSAGE_CHARS, and a raw record whose JSON is longer than MAX_RAW_RECORD_CHARS is replaced by
-# {"clipped": true, "json_chars": <its length>, "head": <its first MAX_RAW_RECORD_CHARS characters>}.
-MAX_MESSAGE_CHARS = 8000
-MAX_RAW_RECORD_CHARS = 64 * 1024
-
-
-def dead_letter_row(sync_id: str, error_id: int, error: ErrorRecord) -> dict[str, Any]:
-    """A `sync_errors` row. The raw record is kept as JSON so that nothing is lost silently, clipped to
-    MAX_RAW_RECORD_CHARS (and the message to MAX_MESSAGE_CHARS) so that a hostile record cannot blow it up."""
-    return {
-        "sync_id": sync_id,
-        "error_id": error_id,
-        "table_name": error.table,
-        "page": error.page,
-        "record_id": error.record_id,
-        "severity": error.severity.name,
-        "error_type": error.error_type,
-        "rule": error.rule,
-        "message": _clip(error.message + (f"\n{error.traceback}" if error.traceback else "")),
-        "attempts": error.attempts,
-        "occurred_at": error.occurred_at,
-        "raw_record": _as_json(error.raw_record),
-    }
-
-
-def _as_json(value: Any) -> Any:
-    """The raw record for a JSON column: objects and arrays as they are, anything else wrapped, and text that the
-    destination cannot encode (lone surrogates) replaced, so that the dead letter itself always lands."""
-    if value is None:
-        return None
-    wrapped = value if isinstance(value, dict | list) else {"value": value}
-    text = json.dumps(wrapped, default=repr, ensure_ascii=False).encode("utf-8", "replace").decode("utf-8")
-    if len(text) > MAX_RAW_RECORD_CHARS:
-        return {"clipped": True, "json_chars": len(text), "head": text[:MAX_RAW_RECORD_CHARS]}
-    return json.loads(text)
-
-
-def _clip(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
-    text = text.encode("utf-8", "replace").decode("utf-8")
-    return text if len(text) <= limit else text[:limit] + "…"

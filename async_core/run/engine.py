@@ -33,10 +33,12 @@ from async_core.errors import (
     SyncStopped,
     WaitTooLongError,
 )
-from async_core.http.client import ApiClient, Request, Response, without_params
+from async_core.http.client import ApiClient
+from async_core.http.exchange import Request, Response
 from async_core.http.hints import parse_wait_hint
 from async_core.http.responses import check_status, origin
-from async_core.run.bridge import Bridge, Noted, Op, PageLost, Parents, Rows, Slot, Truncate
+from async_core.http.secret_params import without_params
+from async_core.run.bridge import Bridge, Slot
 from async_core.run.ledger import (
     ErrorLedger,
     ErrorRecord,
@@ -46,6 +48,7 @@ from async_core.run.ledger import (
     record_ruled,
     recovered_after_retry,
 )
+from async_core.run.messages import Noted, Op, PageLost, Parents, Rows, Truncate
 from async_core.run.metrics import Metrics
 from async_core.run.pages import (
     BridgePages,

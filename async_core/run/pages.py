@@ -15,8 +15,9 @@ from typing import Any, Protocol
 from urllib.parse import quote
 
 from async_core.errors import RecordError, SyncStopped
-from async_core.run.bridge import Bridge, LastPage, Replan, Slot
+from async_core.run.bridge import Bridge, Slot
 from async_core.run.ledger import ErrorRecord
+from async_core.run.messages import LastPage, Replan
 from async_core.run.walk import Fetched, Walk
 from async_core.settings import Settings
 from async_core.source.pagination import PageRequest

@@ -35,7 +35,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, Protocol
 
 from async_core.errors import FatalError
-from async_core.run.bridge import LastPage, Replan, Slot
+from async_core.run.bridge import Slot
+from async_core.run.messages import LastPage, Replan
+from async_core.run.tears import PassEvidence, TornPass, fingerprint
 from async_core.source.incremental import Comparable
 from async_core.source.pagination import PageFacts, PageRequest, Paginator
 from async_core.source.records import compile_path, dig
@@ -48,10 +50,6 @@ MAX_EMPTY_PAGES = 10  # empty pages in a row, each with a next link or cursor, b
 
 class NoProgress(FatalError):
     """The server's pages do not move forward (it ignores the paging parameters, or loops)."""
-
-
-class TornPass(FatalError):
-    """The collection changed while the pass read it (or its totals contradict its pages): not complete."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -146,19 +144,15 @@ class Walk:
         self._asked = self.size  # a sorted walk's page size now (grown to read a long tie in one response)
         # Tear detection (a plain table's pass, not a keyset walk: that one reads its tie rows again by design).
         self._tracks = unit is None and not self._sorted and paginator.style != "single"
-        self._keys: set[int] = set()
-        self._unkeyed = 0  # records read without a whole key (not an object, a key field missing or null)
-        self._total: int | None = None
-        self._torn: str | None = None
+        # A row changed while the pass read it: the collection may have shifted under page numbers or links (a
+        # delete whose gap an insert filled keeps every total and key single). Not for cursor tokens (keysets).
+        changes_seen = (
+            self._tracks and paginator.style != "cursor" and spec.cursor is not None and spec.cursor.kind == "timestamp"
+        )
+        self._evidence = PassEvidence(self._key_paths, spec.cursor if changes_seen else None, began=start.began)
         self._from_start = False  # this walk read its pass from page 1: the distinct keys must reach the total
         self._lost = False
         self._last_pages: list[int] = []
-        # A row changed while the pass read it: the collection may have shifted under page numbers or links (a
-        # delete whose gap an insert filled keeps every total and key single). Not for cursor tokens (keysets).
-        self._evidence = (
-            self._tracks and paginator.style != "cursor" and spec.cursor is not None and spec.cursor.kind == "timestamp"
-        )
-        self._began = start.began
 
     @property
     def name(self) -> str:
@@ -184,7 +178,7 @@ class Walk:
                 return
             if proven is None:  # the page before it no longer ends where it did: the pass starts over
                 self._pages.put(Replan(self.name, 1, self.size, self.unit))
-                number, request, self._began = 1, self._request(1), None
+                number, request, self._evidence.began = 1, self._request(1), None
             elif isinstance(proven, PageRequest):
                 request = proven
             else:
@@ -259,93 +253,23 @@ class Walk:
         self._pages.deliver(self, number, fetched, slot, resume=resume)
 
     def _track(self, number: int, fetched: Fetched) -> None:
-        """Records the page's keys and totals; the first contradiction tears the pass."""
-        count, total = len(fetched.records), fetched.facts.total_items
-        if self._evidence and fetched.served_at is not None:
-            self._changed_during(number, fetched)
+        """Adds the page to the pass's evidence (`async_core.run.tears`)."""
         if fetched.skipped is not None:
             self._lost = True  # a page a rule called expected-empty: its rows are not counted against the total
-        if self._torn is not None:
-            return
-        if total is not None and count:  # an empty page's total is a lagging replica's (the walk confirms it)
-            if self._total is None:
-                self._total = total
-            elif total != self._total:
-                self._torn = f"the total changed from {self._total} to {total} at page {number}"
-                return
-            if count > total:
-                self._torn = f"page {number} holds {count} records, more than the total of {total}"
-                return
-        if not self._key_paths:
-            return
-        paths, keys = self._key_paths, self._keys
-        for record in fetched.records:
-            # A record without a whole key is refused as a row (sync_errors) and cannot be told from another: it
-            # counts as read (against the total), never as a repeat. Keys compare as JSON values: `true` and
-            # `14.0` are not the records keyed 1 and 14 (Python's True == 1 and 14.0 == 14 would say they are).
-            if not isinstance(record, Mapping):
-                self._unkeyed += 1
-                continue
-            if len(paths) == 1:  # the usual key, one field: no list, no generator (a hot path: every record)
-                value = dig(record, paths[0])
-                if value is None:
-                    self._unkeyed += 1
-                    continue
-                key = hash((value.__class__, _key(value)))
-            else:
-                values = [dig(record, path) for path in paths]
-                if any(value is None for value in values):
-                    self._unkeyed += 1
-                    continue
-                key = hash(tuple((value.__class__, _key(value)) for value in values))
-            if key in keys:
-                value = ", ".join(repr(dig(record, path)) for path in self._key_paths)
-                self._torn = f"the record with key {value} came twice (again at page {number})"
-                return
-            self._keys.add(key)
-
-    def _changed_during(self, number: int, fetched: Fetched) -> None:
-        """Tears the pass when a row of this page was changed after the pass began and before the page was served
-        (both by the server's clock; a value beyond the page's own time is a clock skew or a sentinel, not a
-        change)."""
-        served = fetched.served_at
-        assert served is not None
-        assert self.spec.cursor is not None
-        self._began = served if self._began is None else min(self._began, served)
-        if self._torn is not None:
-            return
-        began, upper, cursor = self._began, served + dt.timedelta(seconds=2), self.spec.cursor
-        for record in fetched.records:
-            value = cursor.value_of(record)
-            if isinstance(value, dt.datetime) and began <= value <= upper:
-                self._torn = (
-                    f"a record of page {number} was changed at {value.isoformat()}, while the pass was read (it "
-                    f"began at {began.isoformat()} by the server's clock)"
-                )
-                return
+        self._evidence.page(number, fetched.records, fetched.facts.total_items, fetched.served_at)
 
     async def settle(self) -> None:
         """After every page of the walk is in: a clean pass announces its last page (and may complete); a torn
         one starts over at page 1 next sync, and the table is incomplete."""
-        torn = self._torn
-        if (
-            torn is None
-            and self._tracks
-            and self._from_start
-            and not self._lost
-            and self._last_pages
-            and self._total is not None
-            and self._key_paths
-            and len(self._keys) + self._unkeyed < self._total
-        ):
-            read = len(self._keys) + self._unkeyed
-            torn = f"the pass read {read} distinct records of the {self._total} its total announced"
+        evidence = self._evidence
+        torn = evidence.torn
+        if torn is None and self._tracks and self._from_start and not self._lost and self._last_pages:
+            torn = evidence.short()
         if torn is None:
             for number in self._last_pages:
                 self._pages.put(LastPage(self.name, number, self.unit))
             return
-        self._keys.clear()
-        self._unkeyed = 0
+        evidence.forget()
         self._pages.put(Replan(self.name, 1, self.size, self.unit))
         await self._lose(
             1,
@@ -667,8 +591,8 @@ class Walk:
         first, last = rows[0], rows[-1]
         if not isinstance(first, Mapping) or not isinstance(last, Mapping):
             return
-        fingerprint = (len(rows), *(_key(dig(first, k)) for k in keys), *(_key(dig(last, k)) for k in keys))
-        seen = self._fingerprints.setdefault(fingerprint, number)
+        seen_as = (len(rows), *(fingerprint(dig(first, k)) for k in keys), *(fingerprint(dig(last, k)) for k in keys))
+        seen = self._fingerprints.setdefault(seen_as, number)
         if seen != number:
             raise NoProgress(
                 f"page {number} holds the same rows as page {seen}: the server ignores the paging parameters"
@@ -677,18 +601,13 @@ class Walk:
 
 def key_digest(values: tuple[Any, ...]) -> str:
     """A stable digest of a primary key's values (saved in the state: the same in every process)."""
-    text = repr(tuple(_key(value) for value in values))
+    text = repr(tuple(fingerprint(value) for value in values))
     return hashlib.blake2b(text.encode(), digest_size=8).hexdigest()
 
 
 def _releasing(slot: Slot) -> Callable[[asyncio.Task[None]], None]:
     """A done callback that gives `slot` back (a no-op once the page was sent)."""
     return lambda _: slot.release()
-
-
-def _key(value: Any) -> Any:
-    """A key field's value as a fingerprint part (lists and objects by their text, so they hash)."""
-    return repr(value) if isinstance(value, dict | list) else value
 
 
 _LOST = object()  # `_prove`: the page could not be fetched

@@ -31,7 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from async_core.errors import ConnectorError, RecordError, WaitTooLongError
-from async_core.run.bridge import Sink, dead_letter_row
+from async_core.run.bridge import Sink
+from async_core.run.dead_letters import dead_letter_row
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
 from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TableSpec

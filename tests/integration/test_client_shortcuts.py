@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 
 from async_core.http import client as client_module
-from async_core.http.client import NO_TIMEOUT, ApiClient, Request, make_session
+from async_core.http.client import NO_TIMEOUT, ApiClient, make_session
+from async_core.http.exchange import Request
 from async_core.run.metrics import Metrics
 from async_core.settings import Settings
-from tests.devtools import pytest
 from tests.integration.servers import serve
 
 
@@ -21,7 +21,7 @@ async def ok(request: web.Request) -> web.Response:
     return web.json_response([{"id": 1}])
 
 
-def test_a_home_origin_page_is_sent_without_a_url_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_home_origin_page_is_sent_without_a_url_parse(monkeypatch: Any) -> None:
     parsed: list[str] = []
 
     def counting_urlsplit(url: str, *args: Any, **kwargs: Any) -> urllib.parse.SplitResult:

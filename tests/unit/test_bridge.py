@@ -4,8 +4,9 @@ import datetime as dt
 from typing import Any
 
 from async_core.errors import Severity
-from async_core.run.bridge import Bridge, Crashed, Finish, LastPage, Noted, PageLost, Parents, Replan, Rows
+from async_core.run.bridge import Bridge
 from async_core.run.ledger import ErrorRecord
+from async_core.run.messages import Crashed, Finish, LastPage, Noted, PageLost, Parents, Replan, Rows
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
 from tests.devtools import pytest
@@ -224,7 +225,7 @@ def test_a_completed_pass_ends_the_lost_streak() -> None:
 
 def test_a_dead_letter_is_clipped_to_its_documented_size() -> None:
     """A 1 MB record and a 1 MB message: raw_record becomes a clipped head, the message MAX_MESSAGE_CHARS + 1."""
-    from async_core.run.bridge import MAX_MESSAGE_CHARS, MAX_RAW_RECORD_CHARS, dead_letter_row
+    from async_core.run.dead_letters import MAX_MESSAGE_CHARS, MAX_RAW_RECORD_CHARS, dead_letter_row
 
     huge = {"id": 1, "body": "x" * 1_000_000}
     error = ErrorRecord(

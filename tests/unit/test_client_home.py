@@ -5,7 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from async_core.errors import ForeignOriginError
-from async_core.http.client import ApiClient, LazyLinks, home_prefix
+from async_core.http.client import ApiClient
+from async_core.http.exchange import LazyLinks, home_prefix
 from async_core.run.metrics import Metrics
 from async_core.settings import Settings
 from tests.devtools import pytest

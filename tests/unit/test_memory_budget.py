@@ -7,7 +7,8 @@ import asyncio
 import datetime as dt
 import threading
 
-from async_core.run.bridge import CHECKPOINT_INTERVAL_SECONDS, Bridge, Finish, Rows
+from async_core.run.bridge import CHECKPOINT_INTERVAL_SECONDS, Bridge
+from async_core.run.messages import Finish, Rows
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
 from tests.sinks import RecordingSink

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import quote, quote_plus
 
-from async_core.http.client import cause, hide, with_params, without_params
+from async_core.http.secret_params import cause, hide, with_params, without_params
 
 KEY = {"api_key": "k3y/with+odd chars"}
 

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 
-from async_core.run.bridge import Bridge, LastPage, Replan, Slot
+from async_core.run.bridge import Bridge, Slot
+from async_core.run.messages import LastPage, Replan
 from async_core.run.metrics import Metrics
 from async_core.run.pages import TableStopped
 from async_core.run.state import SyncState

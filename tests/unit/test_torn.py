@@ -10,7 +10,8 @@ import datetime as dt
 import math
 from typing import Any
 
-from async_core.run.bridge import Bridge, LastPage, Replan, Slot
+from async_core.run.bridge import Bridge, Slot
+from async_core.run.messages import LastPage, Replan
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
 from async_core.run.walk import Fetched, TornPass, Walk, WalkStart
