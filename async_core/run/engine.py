@@ -16,12 +16,11 @@ import asyncio
 import dataclasses
 import datetime as dt
 import functools
-import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import urlsplit
 
 from async_core.errors import (
     AuthenticationError,
@@ -45,11 +44,12 @@ from async_core.run.ledger import (
     Verdict,
     page_skipped,
     record_for,
-    record_ruled,
     recovered_after_retry,
 )
-from async_core.run.messages import Noted, Op, PageLost, Parents, Rows, Truncate
+from async_core.run.messages import Noted, PageLost, Parents, Rows, Truncate
 from async_core.run.metrics import Metrics
+from async_core.run.page_requests import PageRequests
+from async_core.run.page_rows import PageRows, record_id_of
 from async_core.run.pages import (
     BridgePages,
     CollectingPages,
@@ -66,20 +66,18 @@ from async_core.run.unread import UnreadCursors
 from async_core.run.walk import Fetched, NoProgress, Walk, WalkStart
 from async_core.settings import Settings
 from async_core.source.auth import ActiveAuth, TokenStore
-from async_core.source.deletes import Reconcile, Tombstone
+from async_core.source.deletes import Reconcile
 from async_core.source.graphql import GraphQL
-from async_core.source.incremental import Comparable, later
+from async_core.source.incremental import Comparable
 from async_core.source.pagination import PageFacts, PageRequest
-from async_core.source.records import compile_path, dig, records_at
+from async_core.source.records import records_at
 from async_core.source.redact import conceal, sign, strip_credentials
-from async_core.source.rules import RecordAction, Rules
+from async_core.source.rules import Rules
 from async_core.source.spec import Source, TableSpec
 from async_core.source.windows import Window
 
 PROGRESS_INTERVAL_SECONDS = 5.0
 CONFIRM_DELAY_SECONDS = 0.5  # before an empty page that would end a walk is fetched again
-# A timestamp cursor value further ahead of now than this does not move the watermark (the row is written).
-FUTURE_TOLERANCE = dt.timedelta(days=1)
 MAX_STALE_RENEWALS = 5  # tokens that expire while a page waits for admission, renewed before the page is given up
 
 
@@ -140,8 +138,9 @@ class Engine:
         for name in settings.tables:  # started now: a missing credential is a configuration error before any fetch
             self._sessions.start(source.auth_for(source.table(name)))
         self._secrets = secret_values(source, settings)  # taken out of every link saved in the state
-        self._shard_rows = shard_filters(settings, source)  # a parent table's rows, when sharded: its share only
         self._rules: dict[str, Rules] = {}  # each table's rules, made at its first page (`_rules_for`)
+        self._requests = PageRequests(source, base_url)
+        self._rows = PageRows(self._rules_for, shard_filters(settings, source), self._unread)
 
     @property
     def unreachable(self) -> dict[str, Exception]:
@@ -358,51 +357,6 @@ class Engine:
             rules = self._rules[spec.name] = self._source.rules_for(spec)
         return rules
 
-    def url_for(self, walk: Walk, number: int, request: PageRequest) -> str:
-        """The URL of one page: a link the server gave, as it is, or the table's path with its parameters."""
-        if request.url is not None:
-            return request.url
-        spec = walk.spec
-        path = spec.path
-        if walk.parent:  # each value one path segment: a parent key cannot climb the path or add a query
-            segments = {name: quote(str(value), safe="") for name, value in walk.parent.items()}
-            climbing = [value for value in segments.values() if value in ("", ".", "..")]
-            if climbing:  # dot segments are collapsed by URL normalisation, whatever their encoding
-                raise FatalError(f"parent value {climbing[0]!r} cannot fill a path segment")
-            path = path.format_map(segments)
-        params: list[tuple[str, str]] = [*self._source.params.items(), *spec.params.items()]
-        if spec.body is None:  # with a body, the paging values go there (`body_for`)
-            params.extend(self._paging(walk, number, request))
-        return f"{self._base_url}{path}?{urlencode(params)}" if params else f"{self._base_url}{path}"
-
-    def _paging(self, walk: Walk, number: int, request: PageRequest) -> list[tuple[str, str]]:
-        """The paging values of one page: the cursor's lower bound, then the paginator's."""
-        values: list[tuple[str, str]] = []
-        if walk.spec.windows is not None and walk.parent:  # a window's bounds (`async_core.source.windows`)
-            values.extend(walk.parent.items())
-        cursor, since = walk.spec.cursor, walk.bound(number, request)
-        if cursor is not None and since is not None:
-            values.append((cursor.param, cursor.param_value(since)))
-        values.extend(request.params)
-        return values
-
-    def body_for(self, walk: Walk, number: int, request: PageRequest) -> Any:
-        """The JSON body of one page of a table with a body: the declared body with the paging values set at their
-        dotted paths (a GraphQL query: as its variables), integers as JSON numbers; None without a body."""
-        body = walk.spec.body
-        if body is None:
-            return None
-        numbers = set(walk.paginator.numbers())
-        cursor = walk.spec.cursor
-        if cursor is not None and cursor.kind == "number":
-            numbers.add(cursor.param)
-        values = {
-            name: _number(value) if name in numbers else value for name, value in self._paging(walk, number, request)
-        }
-        if isinstance(body, GraphQL):
-            return body.document(values)
-        return with_values(body, values)
-
     async def credentials(self, spec: TableSpec) -> tuple[ActiveAuth, Mapping[str, str]]:
         """The table's active auth and the headers it gives (the source's `headers=` are not among them)."""
         auth = self._sessions.start(self._source.auth_for(spec))
@@ -436,8 +390,8 @@ class Engine:
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched:
         """One page, checked; raises what the client raises (the caller records the loss)."""
         spec = walk.spec
-        url = self.url_for(walk, number, request)
-        body = self.body_for(walk, number, request)
+        url = self._requests.url(walk, number, request)
+        body = self._requests.body(walk, number, request)
         parsed: list[Fetched] = []
         rules = self._rules_for(spec)
         secret = dict(self._sessions.start(self._source.auth_for(spec)).secret_params)
@@ -524,7 +478,7 @@ class Engine:
     def deliver(self, walk: Walk, number: int, fetched: Fetched, slot: Slot, *, resume: PageRequest | None) -> None:
         """Transforms a page and hands it to the bridge with its slot."""
         spec = walk.spec
-        rows, ops, rejected, skipped, high = self._transform(walk, number, fetched.records)
+        rows, ops, rejected, skipped, high = self._rows.of(walk, number, fetched.records)
         resume, request = self._saved(spec, resume), self._saved(spec, fetched.request)
         slot.send(
             Rows(
@@ -592,91 +546,11 @@ class Engine:
             RecordError(f"parent table {parent.name!r}: {exc}; its rows of {child.path} cannot be asked for"),
             table=child.name,
             page=number,
-            record_id=self._record_id(parent, record),
+            record_id=record_id_of(parent, record),
             raw_record=record,
         )
         self._metrics.table(child.name).errors += 1
         self._note(error)
-
-    def _transform(
-        self, walk: Walk, number: int, records: list[Any]
-    ) -> tuple[list[dict[str, Any]], list[Op], list[ErrorRecord], list[ErrorRecord], Comparable | None]:
-        """The page's rows; its other operations (a nested list's rows, the deletes its tombstones or a deleted-records
-        table say); its rejected records (to `sync_errors`); the records its rules skipped; its high mark. A record
-        whose nested list fails is rejected whole."""
-        spec = walk.spec
-        processed_at = dt.datetime.now(dt.UTC)
-        transform, parent, lists = spec.transform, walk.parent, spec.lists
-        tombstone = spec.deletes if isinstance(spec.deletes, Tombstone) else None
-        deletes_of = spec.deletes_of
-        ops: list[Op] = []
-        rules = self._rules_for(spec)
-        rule_for = rules.record if rules.records else None  # no call per record for a source without record rules
-        rows: list[dict[str, Any]] = []
-        rejected: list[ErrorRecord] = []
-        skipped: list[ErrorRecord] = []
-        owned = self._shard_rows.get(spec.name)
-        if owned is not None:
-            records = [record for record in records if owned(record)]
-        for record in records:
-            try:
-                if tombstone is not None and tombstone.marks(record):  # only its key is read: the rest may be gone
-                    ops.append(("delete", spec.name, spec.keys_of(record, processed_at, parent)))
-                    continue
-                rule = rule_for(record) if rule_for is not None else None
-                if rule is None or rule.action is RecordAction.KEEP:
-                    if deletes_of is not None:  # a deleted-records table: the record names a row of another table
-                        ops.append(("delete", deletes_of, spec.keys_of(record, processed_at, parent)))
-                        continue
-                    row = transform(record, processed_at, parent)
-                    if lists:  # every item first: a failing one rejects the record, and no item of it lands
-                        ops += [("upsert", b.table, item) for b in lists for item in b.rows(record, row, processed_at)]
-                    rows.append(row)
-                    continue
-                error = record_ruled(
-                    rule.action,
-                    rule=rule.name,
-                    table=spec.name,
-                    page=number,
-                    record_id=self._record_id(spec, record),
-                    raw_record=record,
-                )
-                (skipped if rule.action is RecordAction.SKIP else rejected).append(error)
-            except Exception as exc:  # RecordError: MEDIUM; a bug in a transform or a rule (RuleBug): CRITICAL
-                rejected.append(self._rejected(exc, spec, number, record))
-        high: Comparable | None = None
-        cursor = spec.cursor
-        if cursor is not None:
-            horizon = processed_at + FUTURE_TOLERANCE
-            read = 0
-            for record in records:
-                value = cursor.value_of(record)
-                if value is None:
-                    continue
-                read += 1
-                if isinstance(value, dt.datetime) and value > horizon:
-                    continue  # a date in the future (a sentinel, a bad clock) would hold every later change back
-                high = later(high, value)
-            self._unread.page(spec, records, read)
-        return rows, ops, rejected, skipped, high
-
-    @staticmethod
-    def _record_id(spec: TableSpec, record: Any) -> str | None:
-        if not isinstance(record, dict):
-            return None
-        key = [
-            dig(record, compile_path(c.source))
-            for c in spec.columns
-            if c.name in spec.primary_key and not c.from_parent
-        ]
-        if not any(k is not None for k in key):
-            return None
-        return str(key[0]) if len(key) == 1 else json.dumps(key, default=str)
-
-    @classmethod
-    def _rejected(cls, exc: Exception, spec: TableSpec, number: int, record: Any) -> ErrorRecord:
-        record_id = cls._record_id(spec, record)
-        return record_for(exc, table=spec.name, page=number, record_id=record_id, raw_record=record)
 
     def _note(self, error: ErrorRecord) -> None:
         """An error that cost no page and no row (a skip a rule expected): to the ledger and `sync_errors`."""
@@ -725,33 +599,6 @@ def _date_header(value: str) -> dt.datetime | None:
     if moment.tzinfo is None:
         return None
     return moment.astimezone(dt.UTC) - dt.timedelta(seconds=1)
-
-
-def with_values(body: Mapping[str, Any], values: Mapping[str, Any]) -> dict[str, Any]:
-    """A copy of `body` with each value set at its dotted path (objects created on the way; the declared body is
-    not changed)."""
-    result: dict[str, Any] = json.loads(json.dumps(body))
-    for path, value in values.items():
-        parts = compile_path(path)
-        target = result
-        for part in parts[:-1]:
-            child = target.get(part)
-            if not isinstance(child, dict):
-                child = target[part] = {}
-            target = child
-        target[parts[-1]] = value
-    return result
-
-
-def _number(value: str) -> int | float | str:
-    """A paging value that is a number, as a JSON number (a page, an offset, a size, a numeric cursor)."""
-    try:
-        return int(value)
-    except ValueError:
-        try:
-            return float(value)
-        except ValueError:
-            return value
 
 
 def secret_values(source: Source, settings: Settings) -> dict[str, str]:

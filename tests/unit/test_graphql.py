@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from async_core.errors import FatalError, RetryableError
-from async_core.run.engine import with_values
+from async_core.run.page_requests import with_values
 from async_core.source import Column, GraphQL, PageNumber, Relay, TableSpec
 from async_core.source.pagination import PageRequest
 from tests.devtools import pytest
