@@ -17,7 +17,8 @@ from collections.abc import Mapping
 from typing import Literal
 
 from async_core.errors import ConfigurationError, ConnectorError
-from async_core.http.client import ApiClient, make_session
+from async_core.http.client import ApiClient
+from async_core.http.session import make_session
 from async_core.run.engine import Engine
 from async_core.run.ledger import ErrorLedger
 from async_core.run.metrics import Metrics

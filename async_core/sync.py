@@ -20,7 +20,8 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit, urlunsplit
 
 from async_core.errors import SyncStopped
-from async_core.http.client import ApiClient, make_session
+from async_core.http.client import ApiClient
+from async_core.http.session import make_session
 from async_core.run.binding import PLAYGROUND_ORIGIN, binding, origin_of
 from async_core.run.bridge import Bridge, BridgeTokens, Sink
 from async_core.run.collector import quiet_collector

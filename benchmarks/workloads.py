@@ -32,7 +32,7 @@ from typing import Any
 from async_core import StdLog, run_sync, schema_for, schema_selection
 from async_core.run.bridge import Sink
 from async_core.settings import parse_settings
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
+from async_core.source.sync_tables import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log
 from benchmarks.minimal import (
     run_bare,

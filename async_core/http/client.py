@@ -39,7 +39,7 @@ from async_core.errors import (
     ForeignOriginError,
     RetryableError,
 )
-from async_core.http.body import ACCEPT_ENCODING, BodyTooLarge, BoundedBody
+from async_core.http.body import BodyTooLarge, BoundedBody
 from async_core.http.breaker import CircuitBreaker
 from async_core.http.decision import GiveUp, RetryDecision, RetryRules
 from async_core.http.exchange import LazyLinks, Request, Response, home_prefix
@@ -432,31 +432,3 @@ def settle(permit: Settleable | None, error: FetchError | None) -> None:
         permit.success()
     elif signal in BREAKER_FAILURES:
         permit.failure()
-
-
-SESSION_HEADERS = {
-    "Accept": "application/json",
-    "Accept-Encoding": ACCEPT_ENCODING,
-    "User-Agent": "fivetran-asyncio-connector/1.0",
-}
-
-
-# aiohttp's own timeouts are off: every exchange runs inside its attempt's `asyncio.timeout(api_timeout_seconds)`
-# (`ApiClient._attempt`), which bounds the connect, the request and the whole body. aiohttp's default (300 s total,
-# 30 s to connect) would only add two timers to every request (measured: about 5 % of the loop's CPU per request).
-NO_TIMEOUT = aiohttp.ClientTimeout(total=None, connect=None, sock_read=None, sock_connect=None)
-
-
-def make_session(policy: HttpPolicy) -> aiohttp.ClientSession:
-    """The session of a sync: as many pooled connections as workers, no cookies kept, no env proxies, no
-    automatic decompression (the client decodes with a bound on the decoded size: `http/body.py`), and no
-    timeouts of aiohttp's own (each attempt has one: `NO_TIMEOUT`)."""
-    connector = aiohttp.TCPConnector(limit=policy.max_workers, limit_per_host=policy.max_workers)
-    return aiohttp.ClientSession(
-        connector=connector,
-        headers=SESSION_HEADERS,
-        cookie_jar=aiohttp.DummyCookieJar(),
-        raise_for_status=False,
-        auto_decompress=False,
-        timeout=NO_TIMEOUT,
-    )

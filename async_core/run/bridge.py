@@ -45,7 +45,7 @@ from async_core.run.messages import (
 )
 from async_core.run.metrics import Metrics
 from async_core.run.state import SyncState
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS
+from async_core.source.sync_tables import SYNC_ERRORS, SYNC_RUNS
 
 # The memory budget's default: 48 MB of decoded JSON, which Python holds as 5 to 10 times that in objects (250 to
 # 500 MB), within a deployed connection's 1 GB with room for the interpreter, the SDK and a checkpoint's flush.

@@ -45,6 +45,7 @@ from async_core.source.pagination import Paginator
 from async_core.source.policy import Policy
 from async_core.source.records import compile_path, dig
 from async_core.source.rules import RecordRule, ResponseRule, Rules
+from async_core.source.sync_tables import META_SCHEMA, META_TABLES, SYNC_ERRORS, SYNC_RUNS
 from async_core.source.types import EPOCH_UNITS, FIVETRAN_TYPES, MAX_DECIMAL_PRECISION, ExactFloat
 from async_core.source.undeclared import UNDECLARED_COLUMN, UNDECLARED_MODES, Undeclared
 from async_core.source.windows import Windows
@@ -425,44 +426,6 @@ class Source:
             responses=(*table.response_rules, *self.response_rules),
             records=(*table.record_rules, *self.record_rules),
         )
-
-
-# Tables the connector writes about the sync itself.
-SYNC_RUNS = "sync_runs"
-SYNC_ERRORS = "sync_errors"
-META_TABLES = (SYNC_RUNS, SYNC_ERRORS)
-
-META_SCHEMA: list[dict[str, Any]] = [
-    {
-        "table": SYNC_RUNS,
-        "primary_key": ["sync_id"],
-        "columns": {
-            "sync_id": "STRING",
-            "started_at": "UTC_DATETIME",
-            "finished_at": "UTC_DATETIME",
-            "status": "STRING",
-            "summary": "JSON",
-        },
-    },
-    {
-        "table": SYNC_ERRORS,
-        "primary_key": ["sync_id", "error_id"],
-        "columns": {
-            "sync_id": "STRING",
-            "error_id": "INT",
-            "table_name": "STRING",
-            "page": "INT",
-            "record_id": "STRING",
-            "severity": "STRING",
-            "error_type": "STRING",
-            "rule": "STRING",
-            "message": "STRING",
-            "attempts": "INT",
-            "occurred_at": "UTC_DATETIME",
-            "raw_record": "JSON",
-        },
-    },
-]
 
 
 def schema_for(source: Source, table_names: tuple[str, ...]) -> list[dict[str, Any]]:

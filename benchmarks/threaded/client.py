@@ -35,7 +35,7 @@ from async_core.errors import (
     FetchError,
     RetryableError,
 )
-from async_core.http.client import SESSION_HEADERS, retry_rules, settle
+from async_core.http.client import retry_rules, settle
 from async_core.http.decision import GiveUp, RetryDecision
 from async_core.http.responses import (
     MAX_REDIRECTS,
@@ -48,6 +48,7 @@ from async_core.http.responses import (
     total_count,
 )
 from async_core.http.retry import RetryBudget
+from async_core.http.session import SESSION_HEADERS
 from async_core.settings import Settings
 from benchmarks.devtools import requests
 from benchmarks.threaded.breaker import Permit, ThreadedCircuitBreaker

@@ -35,7 +35,8 @@ from async_core.run.bridge import Sink
 from async_core.run.dead_letters import dead_letter_row
 from async_core.run.ledger import ErrorLedger, ErrorRecord, Verdict, record_for, recovered_after_retry
 from async_core.settings import Settings, parse_settings
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, TableSpec
+from async_core.source.spec import TableSpec
+from async_core.source.sync_tables import SYNC_ERRORS, SYNC_RUNS
 from async_core.sync import Log, SyncResult
 from benchmarks.threaded.client import Page, ThreadedApiClient
 from benchmarks.threaded.counters import PerThread, SharedCounters

@@ -10,8 +10,9 @@ from typing import Any
 from aiohttp import web
 
 from async_core.http import client as client_module
-from async_core.http.client import NO_TIMEOUT, ApiClient, make_session
+from async_core.http.client import ApiClient
 from async_core.http.exchange import Request
+from async_core.http.session import NO_TIMEOUT, make_session
 from async_core.run.metrics import Metrics
 from async_core.settings import Settings
 from tests.integration.servers import serve

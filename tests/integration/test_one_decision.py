@@ -9,8 +9,9 @@ import random
 from aiohttp import web
 
 from async_core.errors import RetryableError
-from async_core.http.client import ApiClient, make_session
+from async_core.http.client import ApiClient
 from async_core.http.retry import Jitter, RetryStrategy
+from async_core.http.session import make_session
 from async_core.run.metrics import Metrics
 from async_core.settings import Settings
 from benchmarks.threaded.client import ThreadedApiClient

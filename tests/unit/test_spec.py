@@ -5,7 +5,8 @@ from typing import Any
 
 from async_core.errors import RecordError
 from async_core.source import Column, ConfigKey, Incremental, Parent, Source, TableSpec
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, schema_for
+from async_core.source.spec import schema_for
+from async_core.source.sync_tables import SYNC_ERRORS, SYNC_RUNS
 from tests.devtools import pytest
 
 NOW = dt.datetime(2026, 1, 2, 3, 4, 5, tzinfo=dt.UTC)

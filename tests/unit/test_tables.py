@@ -3,7 +3,8 @@
 import datetime as dt
 
 from async_core.errors import RecordError
-from async_core.source.spec import SYNC_ERRORS, SYNC_RUNS, schema_for
+from async_core.source.spec import schema_for
+from async_core.source.sync_tables import SYNC_ERRORS, SYNC_RUNS
 from sources.jsonplaceholder import SOURCE, TABLES
 from tests.devtools import pytest
 
