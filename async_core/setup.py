@@ -19,9 +19,9 @@ from typing import Literal
 from async_core.errors import ConfigurationError, ConnectorError
 from async_core.http.client import ApiClient
 from async_core.http.session import make_session
-from async_core.run.engine import Engine
 from async_core.run.ledger import ErrorLedger
 from async_core.run.metrics import Metrics
+from async_core.run.page_flow import PageFlow
 from async_core.run.walk import Walk, WalkStart
 from async_core.settings import CHOICES, PARSERS, Settings, check_source_keys, parse_settings
 from async_core.source.catalogue import DEFAULT_SOURCE, known, load_source
@@ -119,16 +119,14 @@ async def _probe(settings: Settings) -> list[str]:
     async with api_base_url(settings) as base_url, make_session(policy) as session:
         metrics = Metrics()
         client = ApiClient(policy, session, base_url=base_url, metrics=metrics, allowed_hosts=source.allowed_hosts)
-        engine = Engine(
+        pages = PageFlow(
             settings,
             source=source,
-            starts={},
             base_url=base_url,
             client=client,
-            bridge=None,
+            bridge=None,  # the probe only fetches: nothing is written
             ledger=ErrorLedger(per_table_threshold=1_000_000, total_threshold=1_000_000),
             metrics=metrics,
-            log=lambda _line: None,
         )
         # Each wait of a request is bounded by max_wait_seconds, each attempt by api_timeout_seconds; this bounds
         # a table's probe as a whole (a parent's page, then a child's), whatever the server does.
@@ -141,7 +139,7 @@ async def _probe(settings: Settings) -> list[str]:
                 continue
             try:
                 async with asyncio.timeout(bound):
-                    await _first_page(engine, settings, source.table(name))
+                    await _first_page(pages, settings, source.table(name))
             except (ConnectorError, ValueError) as error:
                 problems.append(f"{name}: {type(error).__name__}: {error}")
             except TimeoutError:
@@ -149,23 +147,23 @@ async def _probe(settings: Settings) -> list[str]:
     return problems
 
 
-async def _first_page(engine: Engine, settings: Settings, spec: TableSpec) -> None:
+async def _first_page(pages: PageFlow, settings: Settings, spec: TableSpec) -> None:
     parent_values = None
     if spec.parent is not None:
         parent = settings.catalogue.table(spec.parent.table)
-        fetched = await engine.fetch(_walk(engine, settings, parent, None), 1, _first(parent, settings), expect=None)
+        fetched = await pages.fetch(_walk(settings, parent, None), 1, _first(parent, settings), expect=None)
         rows = [r for r in fetched.records if isinstance(r, dict)]
         if not rows:
             return  # no parent row, so no child page to ask for
         parent_values = spec.parent_values(rows[0])
-    walk = _walk(engine, settings, spec, parent_values)
-    await engine.fetch(walk, 1, _first(spec, settings), expect=None)
+    walk = _walk(settings, spec, parent_values)
+    await pages.fetch(walk, 1, _first(spec, settings), expect=None)
 
 
-def _walk(engine: Engine, settings: Settings, spec: TableSpec, parent: Mapping[str, object] | None) -> Walk:
+def _walk(settings: Settings, spec: TableSpec, parent: Mapping[str, object] | None) -> Walk:
     return Walk(
         spec,
-        pages=None,  # type: ignore[arg-type]  # the probe fetches through the engine directly
+        pages=None,  # type: ignore[arg-type]  # the probe fetches through the page flow directly
         start=WalkStart(),
         page_size=settings.table_value(spec, "page_size") or 1,
         max_pages=1,

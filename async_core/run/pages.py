@@ -1,4 +1,4 @@
-"""What a walk's pages go through: the engine's fetch and the bridge's slots, or, for the pages of a parent read
+"""What a walk's pages go through: the page flow's fetch and the bridge's slots, or, for the pages of a parent read
 to list a child table's parents, a collector that writes nothing.
 
 `Walk` (async_core.run.walk) asks a `Pages` for a slot, a fetch, a delivery or a loss; the engine decides what each
@@ -29,8 +29,9 @@ class TableStopped(Exception):
 
 
 class PageHandler(Protocol):
-    """What the pages need of the engine (`async_core.run.engine.Engine`): fetch a page, deliver it, lose it, say
-    that a parent row cannot be read. A protocol, so that the engine imports this module and not the reverse."""
+    """What the pages need of the page flow (`async_core.run.page_flow.PageFlow`): fetch a page, deliver it, lose
+    it, say that a parent row cannot be read. A protocol, so that the page flow imports this module and not the
+    reverse."""
 
     async def fetch(self, walk: Walk, number: int, request: PageRequest, *, expect: int | None) -> Fetched: ...
 
@@ -46,7 +47,7 @@ class PageHandler(Protocol):
 
 
 class BridgePages:
-    """What a walk's pages go through: the engine's fetch, the bridge's slots."""
+    """What a walk's pages go through: the page flow's fetch, the bridge's slots."""
 
     def __init__(self, engine: PageHandler, bridge: Bridge | None) -> None:
         self._engine = engine

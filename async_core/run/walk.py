@@ -60,7 +60,7 @@ class Fetched:
     facts: PageFacts
     skipped: str | None = None  # the error rule that called the page expected-empty: it ends its walk as it is
     request: PageRequest | None = None  # what was asked for
-    served_at: dt.datetime | None = None  # the server's time when it answered (see engine.served_at)
+    served_at: dt.datetime | None = None  # the server's time when it answered (see page_flow.served_at)
     size: int = 0  # the decoded body's bytes, counted against the memory budget
 
     @property
